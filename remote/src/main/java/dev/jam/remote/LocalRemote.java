@@ -1,0 +1,267 @@
+package dev.jam.remote;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A remote that is a directory on this machine: a NAS mount, an external disk, a test fixture.
+ * "Server-side" hashes are computed here, where the data is. Symlinks are reported, never
+ * followed out of the root.
+ */
+public final class LocalRemote implements RemoteStore {
+    private static final Logger log = LoggerFactory.getLogger(LocalRemote.class);
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    private final Path root;
+    private final Path realRoot;
+
+    public LocalRemote(Path root) throws IOException {
+        this.root = root.toAbsolutePath().normalize();
+        this.realRoot = this.root.toRealPath();
+    }
+
+    public Path root() { return root; }
+
+    @Override
+    public String describe() { return "file://" + root; }
+
+    /** Resolves a relative path, refusing any that would leave the root through a symlink. */
+    private Path resolve(String path) throws IOException {
+        Names.checkPath(path);
+        Path p = root.resolve(path);
+        Path parent = p.getParent();
+        if (!path.isEmpty() && parent != null && Files.exists(parent)) {
+            Path realParent = parent.toRealPath();
+            if (!realParent.startsWith(realRoot)) throw new NoSuchFileException(path, null, "outside the remote root");
+        }
+        return p;
+    }
+
+    @Override
+    public RemoteEntry stat(String path) throws IOException {
+        Path p = resolve(path);
+        PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, NOFOLLOW);
+        return toEntry(path.isEmpty() ? "" : Names.fileName(path), p, a);
+    }
+
+    private RemoteEntry toEntry(String name, Path p, PosixFileAttributes a) throws IOException {
+        RemoteEntry.Kind kind = a.isDirectory() ? RemoteEntry.Kind.DIR
+                : a.isSymbolicLink() ? RemoteEntry.Kind.SYMLINK : RemoteEntry.Kind.FILE;
+        String target = kind == RemoteEntry.Kind.SYMLINK ? Files.readSymbolicLink(p).toString() : null;
+        long size = kind == RemoteEntry.Kind.SYMLINK ? target.length() : a.size();
+        return new RemoteEntry(name, kind, size, a.lastModifiedTime().toMillis(), modeOf(a.permissions()), target);
+    }
+
+    static int modeOf(Set<PosixFilePermission> perms) {
+        int m = 0;
+        for (PosixFilePermission p : perms) m |= 1 << (8 - p.ordinal());
+        return m;
+    }
+
+    @Override
+    public List<RemoteEntry> list(String path) throws IOException {
+        Path dir = resolve(path);
+        if (!Files.isDirectory(dir, NOFOLLOW)) {
+            if (!Files.exists(dir, NOFOLLOW)) throw new NoSuchFileException(path);
+            throw new NotDirectoryException(path);
+        }
+        List<RemoteEntry> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path child : ds) {
+                String name = child.getFileName().toString();
+                String problem = Names.problem(name);
+                if (problem != null) {
+                    log.warn("skipping entry in {}: {}: {}", path.isEmpty() ? "/" : path, problem, Names.printable(name));
+                    continue;
+                }
+                try {
+                    out.add(toEntry(name, child, Files.readAttributes(child, PosixFileAttributes.class, NOFOLLOW)));
+                } catch (NoSuchFileException gone) {
+                    // removed while listing
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void walk(String path, Consumer<DirListing> sink) throws IOException {
+        Deque<String> todo = new ArrayDeque<>();
+        todo.add(path);
+        while (!todo.isEmpty()) {
+            String dir = todo.poll();
+            List<RemoteEntry> entries;
+            try {
+                entries = list(dir);
+            } catch (NoSuchFileException | NotDirectoryException gone) {
+                if (dir.equals(path)) throw gone;
+                continue;
+            }
+            sink.accept(new DirListing(dir, entries));
+            for (RemoteEntry e : entries) if (e.isDir()) todo.add(Names.child(dir, e.name()));
+        }
+    }
+
+    @Override
+    public InputStream read(String path, long offset) throws IOException {
+        Path p = resolve(path);
+        if (Files.isSymbolicLink(p)) throw new IOException("not a regular file (symlink): " + path);
+        SeekableByteChannel ch = Files.newByteChannel(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        ch.position(offset);
+        return Channels.newInputStream(ch);
+    }
+
+    @Override
+    public AtomicWrite write(String path) throws IOException {
+        Path target = resolve(path);
+        if (Files.isDirectory(target, NOFOLLOW)) throw new IOException("is a directory: " + path);
+        String tempRel = Temporaries.beside(path);
+        Path temp = root.resolve(tempRel);
+        FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return new LocalWrite(path, tempRel, target, temp, ch);
+    }
+
+    private final class LocalWrite implements AtomicWrite {
+        private final String path;
+        private final String tempRel;
+        private final Path target;
+        private final Path temp;
+        private final FileChannel channel;
+        private final OutputStream out;
+        private long written;
+        private boolean committed;
+
+        LocalWrite(String path, String tempRel, Path target, Path temp, FileChannel channel) {
+            this.path = path;
+            this.tempRel = tempRel;
+            this.target = target;
+            this.temp = temp;
+            this.channel = channel;
+            OutputStream raw = Channels.newOutputStream(channel);
+            this.out = new OutputStream() {
+                @Override public void write(int b) throws IOException { raw.write(b); written++; }
+                @Override public void write(byte[] b, int off, int len) throws IOException { raw.write(b, off, len); written += len; }
+                @Override public void close() { /* closed by commit */ }
+            };
+        }
+
+        @Override public OutputStream stream() { return out; }
+        @Override public String tempPath() { return tempRel; }
+
+        @Override
+        public RemoteEntry commit(long mtimeMillis) throws IOException {
+            channel.force(true);
+            channel.close();
+            long size = Files.size(temp);
+            if (size != written) throw new IOException("upload of " + path + " incomplete: " + size + " of " + written + " bytes");
+            if (mtimeMillis >= 0) Files.setLastModifiedTime(temp, FileTime.fromMillis(mtimeMillis));
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            committed = true;
+            return stat(path);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel.isOpen()) channel.close();
+            if (!committed) Files.deleteIfExists(temp);
+        }
+    }
+
+    @Override
+    public void rename(String from, String to) throws IOException {
+        Files.move(resolve(from), resolve(to), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+        Path p = resolve(path);
+        if (Files.isDirectory(p, NOFOLLOW)) throw new IOException("is a directory: " + path);
+        Files.delete(p);
+    }
+
+    @Override
+    public void mkdir(String path) throws IOException {
+        Files.createDirectory(resolve(path));
+    }
+
+    @Override
+    public void rmdir(String path) throws IOException {
+        Path p = resolve(path);
+        if (!Files.isDirectory(p, NOFOLLOW)) throw new NotDirectoryException(path);
+        Files.delete(p);
+    }
+
+    @Override
+    public void setMtime(String path, long mtimeMillis) throws IOException {
+        Files.setLastModifiedTime(resolve(path), FileTime.fromMillis(mtimeMillis));
+    }
+
+    @Override
+    public List<HashAlgorithm> hashAlgorithms() {
+        return List.of(HashAlgorithm.SHA256, HashAlgorithm.SHA1, HashAlgorithm.MD5);
+    }
+
+    @Override
+    public Optional<String> hash(String path, HashAlgorithm algorithm) throws IOException {
+        var digest = algorithm.newDigest();
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = read(path, 0)) {
+            for (int n; (n = in.read(buf)) > 0; ) digest.update(buf, 0, n);
+        }
+        return Optional.of(HexFormat.of().formatHex(digest.digest()));
+    }
+
+    @Override
+    public int cleanTemporaries(String dir) throws IOException {
+        int[] removed = {0};
+        List<IOException> failures = new ArrayList<>();
+        walkTemporaries(dir, failures, removed);
+        if (!failures.isEmpty()) throw failures.get(0);
+        return removed[0];
+    }
+
+    private void walkTemporaries(String dir, List<IOException> failures, int[] removed) throws IOException {
+        for (RemoteEntry e : list(dir)) {
+            String p = Names.child(dir, e.name());
+            if (Temporaries.isTemporary(e.name()) && !e.isDir()) {
+                try {
+                    Files.deleteIfExists(resolve(p));
+                    removed[0]++;
+                } catch (IOException ex) {
+                    failures.add(ex);
+                }
+            } else if (e.isDir()) {
+                walkTemporaries(p, failures, removed);
+            }
+        }
+    }
+
+    @Override
+    public void close() {}
+}

@@ -1,0 +1,100 @@
+package dev.jam.remote;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Validation of names and paths that come from a server. Names from the server are untrusted
+ * (design rule 6): a name that could escape its directory, hide a NUL, or that cannot be
+ * represented faithfully is rejected, and the entry is skipped.
+ */
+public final class Names {
+    /** Longest name in bytes (UTF-8), as on Linux filesystems. */
+    public static final int MAX_NAME_BYTES = 255;
+
+    private Names() {}
+
+    /** Why {@code name} is not acceptable, or {@code null} if it is. */
+    public static String problem(String name) {
+        if (name == null || name.isEmpty()) return "empty name";
+        if (name.equals(".") || name.equals("..")) return "name is '" + name + "'";
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '/') return "name contains '/'";
+            if (c == 0) return "name contains NUL";
+            if (c < 0x20 || c == 0x7f) return "name contains control character 0x" + Integer.toHexString(c);
+            if (c == '\uFFFD') return "name is not valid UTF-8";
+        }
+        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+            return "name longer than " + MAX_NAME_BYTES + " bytes";
+        }
+        return null;
+    }
+
+    /** True if {@code name} may be used as one path component. */
+    public static boolean isValid(String name) {
+        return problem(name) == null;
+    }
+
+    /** Throws if {@code name} is not a valid single component. */
+    public static String check(String name) {
+        String p = problem(name);
+        if (p != null) throw new IllegalArgumentException(p + ": " + printable(name));
+        return name;
+    }
+
+    /** Checks every component of a relative path ({@code ""} is the root). */
+    public static String checkPath(String path) {
+        if (path.isEmpty()) return path;
+        if (path.startsWith("/") || path.endsWith("/")) throw new IllegalArgumentException("not a relative path: " + printable(path));
+        for (String part : path.split("/", -1)) check(part);
+        return path;
+    }
+
+    /** Joins a directory path and a name. */
+    public static String child(String dir, String name) {
+        return dir.isEmpty() ? name : dir + "/" + name;
+    }
+
+    /** The parent of a relative path ({@code ""} for a top-level entry). */
+    public static String parent(String path) {
+        int i = path.lastIndexOf('/');
+        return i < 0 ? "" : path.substring(0, i);
+    }
+
+    /** The last component of a relative path. */
+    public static String fileName(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    /** A name made safe for a log line: control characters escaped, length capped. */
+    public static String printable(String name) {
+        if (name == null) return "null";
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < name.length() && b.length() < 120; i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        if (b.length() >= 120) b.append("...(").append(name.length()).append(" chars)");
+        return b.toString();
+    }
+
+    /**
+     * Whether a symlink target stays inside the store root when resolved from {@code linkDir}
+     * (a relative directory path). Absolute targets never do: they point into the server's
+     * filesystem, not the store.
+     */
+    public static boolean linkStaysInside(String linkDir, String target) {
+        if (target.isEmpty() || target.startsWith("/") || target.indexOf(0) >= 0) return false;
+        int depth = linkDir.isEmpty() ? 0 : linkDir.split("/").length;
+        for (String part : target.split("/")) {
+            if (part.isEmpty() || part.equals(".")) continue;
+            if (part.equals("..")) {
+                if (--depth < 0) return false;
+            } else {
+                depth++;
+            }
+        }
+        return true;
+    }
+}
