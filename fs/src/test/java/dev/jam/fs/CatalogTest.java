@@ -1,0 +1,107 @@
+package dev.jam.fs;
+
+import dev.jam.remote.RemoteEntry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.DriverManager;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class CatalogTest {
+    @TempDir Path tmp;
+
+    private static RemoteEntry file(String name, long size) {
+        return new RemoteEntry(name, RemoteEntry.Kind.FILE, size, 1_700_000_000_000L, 0644, null);
+    }
+
+    private static RemoteEntry dir(String name) {
+        return new RemoteEntry(name, RemoteEntry.Kind.DIR, 4096, 1_700_000_000_000L, 0755, null);
+    }
+
+    @Test
+    void databaseAndDirectoryArePrivateAndInWalMode() throws Exception {
+        Path db = tmp.resolve("data/catalog.db");
+        try (Catalog c = Catalog.open(db)) {
+            c.batch(b -> b.insert(Catalog.ROOT_ID, file("a", 1)));
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(db.getParent())));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(db)));
+        }
+        try (var conn = DriverManager.getConnection("jdbc:sqlite:" + db);
+             var rs = conn.createStatement().executeQuery("PRAGMA journal_mode")) {
+            assertEquals("wal", rs.getString(1));
+        }
+    }
+
+    @Test
+    void lookupChildrenAndPathsSurviveReopen() throws Exception {
+        Path db = tmp.resolve("catalog.db");
+        long fileId;
+        try (Catalog c = Catalog.open(db)) {
+            fileId = c.batch(b -> {
+                long d = b.insert(Catalog.ROOT_ID, dir("docs"));
+                long sub = b.insert(d, dir("2024"));
+                return b.insert(sub, file("report final.pdf", 12345));
+            });
+            assertEquals("docs/2024/report final.pdf", c.pathOf(fileId));
+        }
+        try (Catalog c = Catalog.open(db)) {
+            Entry e = c.lookup("docs/2024/report final.pdf").orElseThrow();
+            assertEquals(fileId, e.id());
+            assertEquals(12345, e.size());
+            assertEquals(Entry.State.REMOTE, e.state());
+            assertEquals(0644, e.mode());
+            assertEquals(c.lookup("/docs/2024/report final.pdf"), c.lookup("docs/2024/report final.pdf"));
+            assertTrue(c.lookup("docs/nope").isEmpty());
+            assertTrue(c.lookup("docs/2024/report final.pdf/x").isEmpty());
+            assertEquals(List.of("2024"), c.list(c.lookup("docs").orElseThrow().id()).stream().map(Entry::name).toList());
+            Catalog.Stats s = c.stats();
+            assertEquals(1, s.files());
+            assertEquals(2, s.dirs());
+            assertEquals(12345, s.bytes());
+        }
+    }
+
+    @Test
+    void contentChangesAreVisibleThroughTheCachedListing() throws Exception {
+        try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
+            long id = c.batch(b -> b.insert(Catalog.ROOT_ID, file("f", 10)));
+            assertEquals(Entry.State.REMOTE, c.lookup("f").orElseThrow().state()); // listing now cached
+            c.setContent(id, Entry.State.PARTIAL, 4, new byte[] {1, 2});
+            Entry e = c.lookup("f").orElseThrow();
+            assertEquals(Entry.State.PARTIAL, e.state());
+            assertEquals(4, e.cachedBytes());
+            assertArrayEquals(new byte[] {1, 2}, c.ranges(id));
+            c.setRemoteHash(id, "sha256:abc");
+            assertEquals("sha256:abc", c.lookup("f").orElseThrow().remoteHash());
+        }
+    }
+
+    @Test
+    void failedBatchLeavesNothingBehind() throws Exception {
+        try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
+            assertThrows(IOException.class, () -> c.batch(b -> {
+                b.insert(Catalog.ROOT_ID, file("half", 1));
+                throw new IOException("server went away");
+            }));
+            assertTrue(c.lookup("half").isEmpty());
+            assertEquals(0, c.stats().files());
+        }
+    }
+
+    @Test
+    void refusesCatalogFromNewerVersion() throws Exception {
+        Path db = tmp.resolve("catalog.db");
+        Catalog.open(db).close();
+        try (var conn = DriverManager.getConnection("jdbc:sqlite:" + db)) {
+            conn.createStatement().execute("PRAGMA user_version = 99");
+        }
+        IOException e = assertThrows(IOException.class, () -> Catalog.open(db));
+        assertTrue(e.getMessage().contains("newer jam"), e.getMessage());
+    }
+}
