@@ -54,6 +54,7 @@ public final class Catalog implements AutoCloseable {
     /** parent id -> its children by name. */
     private final Cache<Long, Map<String, Entry>> dirs;
     private volatile Entry root;
+    private volatile Set<String> pins;
 
     private Catalog(Path file, Connection conn, long cacheEntries) throws SQLException {
         this.file = file;
@@ -63,6 +64,7 @@ public final class Catalog implements AutoCloseable {
                 .weigher((Long k, Map<String, Entry> v) -> v.size() + 1)
                 .build();
         this.root = selectById(ROOT_ID).orElseThrow(() -> new SQLException("catalog has no root entry"));
+        this.pins = loadPins();
     }
 
     /** Opens (creating if needed) the catalog at {@code file}; its directory is made private (0700). */
@@ -181,6 +183,53 @@ public final class Catalog implements AutoCloseable {
             }
             return out;
         });
+    }
+
+    /** Whether {@code path} or a directory above it is pinned (kept local, never evicted). */
+    public boolean isPinned(String path) {
+        Set<String> p = pins;
+        if (p.isEmpty()) return false;
+        String q = path.startsWith("/") ? path.substring(1) : path;
+        while (true) {
+            if (p.contains(q)) return true;
+            if (q.isEmpty()) return false;
+            int i = q.lastIndexOf('/');
+            q = i < 0 ? "" : q.substring(0, i);
+        }
+    }
+
+    /** Pins {@code path} (relative); everything below a pinned directory is pinned, also what is added later. */
+    public void pin(String path, long now) {
+        withDb(() -> {
+            try (PreparedStatement ps = conn.prepareStatement("INSERT OR IGNORE INTO pins(path, created) VALUES (?, ?)")) {
+                ps.setString(1, path);
+                ps.setLong(2, now);
+                ps.executeUpdate();
+            }
+            pins = loadPins();
+            return null;
+        });
+    }
+
+    public void unpin(String path) {
+        withDb(() -> {
+            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM pins WHERE path = ?")) {
+                ps.setString(1, path);
+                ps.executeUpdate();
+            }
+            pins = loadPins();
+            return null;
+        });
+    }
+
+    public Set<String> pins() { return pins; }
+
+    private Set<String> loadPins() throws SQLException {
+        Set<String> out = new HashSet<>();
+        try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("SELECT path FROM pins")) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return Set.copyOf(out);
     }
 
     /** Totals over the whole catalog. */
@@ -376,12 +425,13 @@ public final class Catalog implements AutoCloseable {
             if (e.isDir()) for (Entry c : selectChildren(e.id())) collect(c, out);
         }
 
-        /** Sets the root's metadata (mtime, mode) from the remote root. */
+        /** Sets the root's metadata (mtime, mode, size) from the remote root. */
         public void updateRoot(RemoteEntry r) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET mtime = ?, mode = ? WHERE id = ?")) {
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET mtime = ?, mode = ?, size = ? WHERE id = ?")) {
                 ps.setLong(1, r.mtimeMillis());
                 ps.setInt(2, r.mode());
-                ps.setLong(3, ROOT_ID);
+                ps.setLong(3, r.size());
+                ps.setLong(4, ROOT_ID);
                 ps.executeUpdate();
             }
             all = true;

@@ -1,0 +1,333 @@
+package dev.jam.fs;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.HexFormat;
+
+/**
+ * The content of one file while it is open: a cache file plus the ranges it holds, shared by
+ * every open handle of the file, so concurrent readers share one download.
+ *
+ * <p>A read waits only for its own range. Reads at the start of the file or right after the
+ * previous read start a background stream that runs to the end of the file (read-ahead); a
+ * read elsewhere fetches just the blocks around it. Small files are fetched whole and verified
+ * before their first byte is served. A complete file is checked (size, and hash when known)
+ * before it becomes {@link Entry.State#CACHED}; on a mismatch every read answers an error and
+ * the cached bytes are discarded.
+ *
+ * <p>Lock order: {@link Transfers} registry, then this object's monitor. All mutable fields
+ * are guarded by {@code this}.
+ */
+final class FileContent {
+    private static final Logger log = LoggerFactory.getLogger(FileContent.class);
+
+    /** Granularity of fetches for reads away from the stream. */
+    static final int BLOCK = 256 * 1024;
+    /** Files up to this size are fetched whole and verified before any byte is served. */
+    static final long WHOLE_FILE_LIMIT = 4L << 20;
+    /** A read this far ahead of the stream waits for it instead of fetching on its own. */
+    static final long STREAM_WINDOW = 16L << 20;
+    private static final int CHUNK = 256 * 1024;
+
+    final long id;
+    final long size;
+    private final Transfers transfers;
+    private final FileChannel channel;
+    private final String expectedHash;
+
+    private final RangeSet have;
+    private final RangeSet pending = new RangeSet();
+    private IOException failure;        // sticky: content is corrupt or unusable
+    private IOException streamError;    // the last stream failed; cleared when one starts
+    private boolean streaming;
+    private long streamPos;
+    private boolean cancel;
+    private boolean complete;
+    private long lastReadEnd = -1;
+    int refs;
+    boolean retired;
+
+    FileContent(Transfers transfers, Entry e, FileChannel channel, RangeSet have, boolean complete) {
+        this.transfers = transfers;
+        this.id = e.id();
+        this.size = e.size();
+        this.channel = channel;
+        this.expectedHash = e.remoteHash();
+        this.have = have;
+        this.complete = complete;
+    }
+
+    synchronized boolean isComplete() { return complete; }
+
+    synchronized long cachedBytes() { return complete ? size : have.covered(); }
+
+    /** Reads up to {@code len} bytes at {@code offset}, waiting for them to arrive if needed. */
+    int read(long offset, ByteBuffer dst) throws IOException {
+        if (offset >= size) return 0;
+        long end = Math.min(size, offset + dst.remaining());
+        if (!isComplete()) await(offset, end);
+        int total = 0;
+        dst.limit((int) (dst.position() + (end - offset)));
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, offset + total);
+            if (n < 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    private void await(long offset, long end) throws IOException {
+        long deadline = System.nanoTime() + transfers.readTimeout().toNanos();
+        boolean whole = size <= WHOLE_FILE_LIMIT;
+        while (true) {
+            long[] fetch = null;
+            synchronized (this) {
+                boolean sequential = offset == 0 || offset == lastReadEnd;
+                lastReadEnd = end;
+                boolean started = false;
+                while (true) {
+                    if (failure != null) throw failure;
+                    if (whole ? complete : have.contains(offset, end)) return;
+                    boolean useStream = whole || (sequential && !started)
+                            || (streaming && offset >= streamPos && offset < streamPos + STREAM_WINDOW);
+                    if (useStream && !streaming) {
+                        if (started) throw streamError != null ? streamError : new IOException("download of " + transfers.describe(id) + " stopped");
+                        startStream(whole ? 0 : have.firstMissing(offset, end));
+                        started = true;
+                    } else if (!useStream) {
+                        fetch = claimGap(offset, end);
+                        if (fetch != null) break;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) throw new InterruptedIOException("timed out waiting for " + transfers.describe(id) + " from the server");
+                    try {
+                        wait(Math.max(1, left / 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted");
+                    }
+                }
+            }
+            fetchRange(fetch[0], fetch[1]);
+        }
+    }
+
+    /** Claims the first gap around {@code [offset, end)}, block-aligned, that nobody is fetching. */
+    private long[] claimGap(long offset, long end) {
+        long from = Math.max(0, offset - offset % BLOCK);
+        long to = Math.min(size, ((end + BLOCK - 1) / BLOCK) * BLOCK);
+        long s = have.firstMissing(Math.max(from, offset), to);
+        if (s >= end) s = have.firstMissing(from, to);
+        while (s < to && pending.contains(s, s + 1)) s = Math.max(pending.firstMissing(s, to), have.firstMissing(s, to));
+        if (s >= to) return null;
+        long e = Math.min(have.nextCovered(s, to), pending.nextCovered(s, to));
+        if (e <= s) return null;
+        pending.add(s, e);
+        return new long[] {s, e};
+    }
+
+    /** Fetches {@code [from, to)} in the calling thread. */
+    private void fetchRange(long from, long to) throws IOException {
+        try {
+            copyFromRemote(from, to, false);
+        } finally {
+            synchronized (this) {
+                removeFromPending(from, to);
+                notifyAll();
+            }
+        }
+        maybeFinish();
+    }
+
+    /** Drops a finished claim: pending ranges are disjoint claims, so the others are re-added. */
+    private void removeFromPending(long from, long to) {
+        byte[] enc = pending.encode();
+        pending.clear();
+        ByteBuffer b = ByteBuffer.wrap(enc);
+        while (b.remaining() >= 16) {
+            long s = b.getLong(), e = b.getLong();
+            if (e <= from || s >= to) pending.add(s, e);
+            else {
+                if (s < from) pending.add(s, from);
+                if (e > to) pending.add(to, e);
+            }
+        }
+    }
+
+    private void startStream(long from) {
+        streaming = true;
+        streamError = null;
+        cancel = false;
+        streamPos = from;
+        transfers.executor().execute(this::runStream);
+    }
+
+    private void runStream() {
+        try {
+            long from;
+            synchronized (this) {
+                from = streamPos;
+            }
+            copyFromRemote(from, size, true);
+            // fill any holes left before the stream's start
+            while (true) {
+                long s, e;
+                synchronized (this) {
+                    if (cancel) break;
+                    s = have.firstMissing(0, size);
+                    if (s >= size) break;
+                    e = have.nextCovered(s, size);
+                    streamPos = s;
+                }
+                copyFromRemote(s, e, true);
+            }
+            maybeFinish(); // before the stream counts as ended, so waiters see the verdict
+        } catch (IOException e) {
+            synchronized (this) {
+                if (!cancel) {
+                    log.warn("download of {} failed: {}", transfers.describe(id), e.getMessage());
+                    streamError = e;
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("download of {} failed", transfers.describe(id), e);
+            synchronized (this) {
+                streamError = new IOException(e.toString(), e);
+            }
+        } finally {
+            synchronized (this) {
+                streaming = false;
+                notifyAll();
+            }
+        }
+        transfers.streamEnded(this);
+    }
+
+    /** Copies remote bytes {@code [from, to)} into the cache file, publishing progress as it goes. */
+    private void copyFromRemote(long from, long to, boolean isStream) throws IOException {
+        String path = transfers.remotePath(id);
+        byte[] buf = new byte[CHUNK];
+        long pos = from;
+        try (InputStream in = transfers.remote().store().read(path, from)) {
+            while (pos < to) {
+                synchronized (this) {
+                    if (isStream && cancel) return;
+                    if (failure != null) return;
+                }
+                int n = in.read(buf, 0, (int) Math.min(buf.length, to - pos));
+                if (n < 0) {
+                    IOException short_ = new IOException(path + " on the server is shorter than the catalog says ("
+                            + pos + " of " + size + " bytes): run 'jam index' to refresh");
+                    synchronized (this) {
+                        failure = short_;
+                        notifyAll();
+                    }
+                    throw short_;
+                }
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                long p = pos;
+                while (bb.hasRemaining()) p += channel.write(bb, p);
+                synchronized (this) {
+                    have.add(pos, pos + n);
+                    if (isStream) streamPos = pos + n;
+                    notifyAll();
+                }
+                pos += n;
+                transfers.countDownloaded(n);
+            }
+        }
+    }
+
+    /** If every byte is here, verifies the file and marks it cached (once). */
+    private void maybeFinish() {
+        synchronized (this) {
+            if (complete || failure != null || !have.contains(0, size)) return;
+        }
+        try {
+            channel.force(false);
+            String hash = sha256();
+            if (expectedHash != null && !expectedHash.equals(hash)) {
+                IOException bad = new IOException("content of " + transfers.describe(id)
+                        + " does not match its recorded hash (changed or corrupted on the server): not served");
+                log.error("{}", bad.getMessage());
+                channel.truncate(0);
+                transfers.catalog().setContent(id, Entry.State.REMOTE, 0, null);
+                synchronized (this) {
+                    failure = bad;
+                    have.clear();
+                    notifyAll();
+                }
+                return;
+            }
+            if (channel.size() > size) channel.truncate(size);
+            transfers.catalog().setContent(id, Entry.State.CACHED, size, null);
+            if (expectedHash == null) transfers.catalog().setRemoteHash(id, hash);
+            synchronized (this) {
+                complete = true;
+                notifyAll();
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("cannot verify {}: {}", transfers.describe(id), e.toString());
+            synchronized (this) {
+                failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
+                notifyAll();
+            }
+        }
+    }
+
+    private String sha256() throws IOException {
+        var d = dev.jam.remote.HashAlgorithm.SHA256.newDigest();
+        ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+        long pos = 0;
+        while (pos < size) {
+            b.clear();
+            int n = channel.read(b, pos);
+            if (n < 0) throw new IOException("cache file of " + transfers.describe(id) + " is shorter than expected");
+            b.flip();
+            d.update(b);
+            pos += n;
+        }
+        return "sha256:" + HexFormat.of().formatHex(d.digest());
+    }
+
+    /** Called by the registry when the last handle closes: stop a large file's stream. */
+    synchronized void cancelIfLarge() {
+        if (size > WHOLE_FILE_LIMIT) cancel = true;
+    }
+
+    synchronized void uncancel() { cancel = false; }
+
+    synchronized boolean isStreaming() { return streaming; }
+
+    /** Persists what is held (PARTIAL ranges) and closes the cache file. */
+    void retire() {
+        try {
+            boolean done;
+            byte[] ranges;
+            long held;
+            synchronized (this) {
+                done = complete;
+                ranges = have.encode();
+                held = have.covered();
+            }
+            if (!done && failure == null) {
+                channel.force(false);
+                if (held > 0) transfers.catalog().setContent(id, Entry.State.PARTIAL, held, ranges);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot record cached ranges of {}: {}", transfers.describe(id), e.toString());
+        } finally {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                log.warn("closing cache file of {}: {}", id, e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package dev.jam.fs;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.ReadOnlyFileSystemException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The mount's core, with no kernel in sight: path operations answered from the {@link Catalog}
+ * and the content cache, content fetched through {@link Transfers}. The FUSE adapter only
+ * translates arguments and errors. Errors are {@code java.nio.file} exceptions.
+ *
+ * <p>Thread-safe: FUSE calls arrive on many threads at once.
+ */
+public final class JamFs implements AutoCloseable {
+    /** Extended attributes the mount answers. */
+    public static final String XATTR_STATE = "user.jam.state";
+    public static final String XATTR_CACHED = "user.jam.cached_bytes";
+    private static final List<String> XATTRS = List.of(XATTR_STATE, XATTR_CACHED);
+
+    private final Catalog catalog;
+    private final ContentStore content;
+    private final Transfers transfers;
+    private final ExecutorService executor;
+    private final Path cacheDir;
+    private final Clock clock;
+    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final Map<Long, OpenFile> handles = new ConcurrentHashMap<>();
+    /** Last access recorded per id, to write atime at most once a minute per file. */
+    private final Map<Long, Long> lastTouch = new ConcurrentHashMap<>();
+
+    private record OpenFile(Entry entry, FileContent content) {}
+
+    public JamFs(Catalog catalog, Path cacheDir, RemoteAccess remote, Duration readTimeout, Clock clock) throws IOException {
+        this.catalog = catalog;
+        this.cacheDir = cacheDir;
+        this.content = new ContentStore(cacheDir);
+        this.clock = clock;
+        this.executor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "jam-download");
+            t.setDaemon(true);
+            return t;
+        });
+        this.transfers = new Transfers(catalog, content, remote, executor, readTimeout);
+    }
+
+    public Catalog catalog() { return catalog; }
+
+    /** The entry at {@code path} (absolute within the mount: {@code /a/b}). */
+    public Entry stat(String path) throws NoSuchFileException {
+        return catalog.lookup(path).orElseThrow(() -> new NoSuchFileException(path));
+    }
+
+    /** The entry behind an open handle, with the size and state it has now. */
+    public Entry stat(long handle) throws IOException {
+        OpenFile f = file(handle);
+        return catalog.get(f.entry.id()).orElse(f.entry);
+    }
+
+    /** The entries of the directory at {@code path}, sorted by name. */
+    public List<Entry> list(String path) throws IOException {
+        Entry d = stat(path);
+        if (!d.isDir()) throw new NotDirectoryException(path);
+        return catalog.list(d.id());
+    }
+
+    public String readlink(String path) throws IOException {
+        Entry e = stat(path);
+        if (!e.isSymlink()) throw new java.nio.file.NotLinkException(path);
+        return e.link();
+    }
+
+    /** Opens a file for reading; returns a handle. Writing is not supported yet (read-only file system). */
+    public long open(String path, boolean write) throws IOException {
+        Entry e = stat(path);
+        if (e.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
+        if (write) throw new ReadOnlyFileSystemException();
+        FileContent fc = transfers.acquire(e);
+        long h = nextHandle.getAndIncrement();
+        handles.put(h, new OpenFile(e, fc));
+        touch(e.id());
+        return h;
+    }
+
+    /** Reads into {@code dst} at {@code offset}; returns the bytes read (0 at end of file). */
+    public int read(long handle, long offset, ByteBuffer dst) throws IOException {
+        return file(handle).content.read(offset, dst);
+    }
+
+    public void release(long handle) {
+        OpenFile f = handles.remove(handle);
+        if (f != null) transfers.release(f.content);
+    }
+
+    private OpenFile file(long handle) throws IOException {
+        OpenFile f = handles.get(handle);
+        if (f == null) throw new BadHandleException(handle);
+        return f;
+    }
+
+    private void touch(long id) {
+        long now = clock.millis();
+        Long last = lastTouch.get(id);
+        if (last == null || now - last > 60_000) {
+            lastTouch.put(id, now);
+            catalog.touch(id, now);
+        }
+    }
+
+    // ---- state for plain tools ---------------------------------------------------------
+
+    /** What {@code user.jam.state} answers: remote, partial, cached, pinned or dirty. */
+    public String state(Entry e) {
+        FileContent fc = e.isFile() ? transfers.peek(e.id()) : null;
+        Entry.State s = e.state();
+        if (fc != null && fc.isComplete() && s != Entry.State.DIRTY && s != Entry.State.NEW) s = Entry.State.CACHED;
+        else if (fc != null && s == Entry.State.REMOTE && fc.cachedBytes() > 0) s = Entry.State.PARTIAL;
+        if (s.isPrecious()) return "dirty";
+        if (catalog.isPinned(catalog.pathOf(e.id()))) return "pinned";
+        return s.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Bytes of {@code e}'s content held locally. */
+    public long cachedBytes(Entry e) {
+        FileContent fc = e.isFile() ? transfers.peek(e.id()) : null;
+        return fc != null ? fc.cachedBytes() : e.cachedBytes();
+    }
+
+    public List<String> xattrNames(String path) throws IOException {
+        return stat(path).isFile() ? XATTRS : List.of();
+    }
+
+    /** The value of a jam extended attribute, or empty if {@code name} is not one. */
+    public Optional<byte[]> xattr(String path, String name) throws IOException {
+        Entry e = stat(path);
+        if (!e.isFile()) return Optional.empty();
+        return switch (name) {
+            case XATTR_STATE -> Optional.of(state(e).getBytes(StandardCharsets.UTF_8));
+            case XATTR_CACHED -> Optional.of(Long.toString(cachedBytes(e)).getBytes(StandardCharsets.UTF_8));
+            default -> Optional.empty();
+        };
+    }
+
+    /** Space figures for statfs: the cache disk's free space, the tree's total size. */
+    public record Space(long totalBytes, long freeBytes, long files) {}
+
+    public Space space() throws IOException {
+        FileStore store = Files.getFileStore(cacheDir);
+        Catalog.Stats s = catalog.stats();
+        long free = store.getUsableSpace();
+        return new Space(Math.max(s.bytes() + free, store.getTotalSpace()), free, s.files() + s.dirs() + s.symlinks());
+    }
+
+    /** Bytes downloaded since the mount started. */
+    public long downloaded() { return transfers.downloaded(); }
+
+    @Override
+    public void close() {
+        for (Long h : List.copyOf(handles.keySet())) release(h);
+        executor.shutdownNow();
+    }
+
+    /** A handle that is not open (EBADF). */
+    public static final class BadHandleException extends IOException {
+        BadHandleException(long h) {
+            super("bad file handle " + h);
+        }
+    }
+
+    static AccessDeniedException denied(String path) {
+        return new AccessDeniedException(path);
+    }
+}

@@ -1,0 +1,152 @@
+package dev.jam.fs;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The open files' content, one {@link FileContent} per inode however many handles it has, and
+ * the downloads that fill them. A file's content stays registered while a handle is open or its
+ * download still runs; then its held ranges are recorded in the catalog.
+ */
+final class Transfers {
+    private static final Logger log = LoggerFactory.getLogger(Transfers.class);
+
+    private final Catalog catalog;
+    private final ContentStore content;
+    private final RemoteAccess remote;
+    private final ExecutorService executor;
+    private final Duration readTimeout;
+    private final AtomicLong downloaded = new AtomicLong();
+    /** Guarded by itself; lock order: this map, then a FileContent. */
+    private final Map<Long, FileContent> open = new HashMap<>();
+
+    Transfers(Catalog catalog, ContentStore content, RemoteAccess remote, ExecutorService executor, Duration readTimeout) {
+        this.catalog = catalog;
+        this.content = content;
+        this.remote = remote;
+        this.executor = executor;
+        this.readTimeout = readTimeout;
+    }
+
+    Catalog catalog() { return catalog; }
+    RemoteAccess remote() { return remote; }
+    ExecutorService executor() { return executor; }
+    Duration readTimeout() { return readTimeout; }
+
+    /** Bytes received from the server since the mount started. */
+    long downloaded() { return downloaded.get(); }
+
+    void countDownloaded(long n) { downloaded.addAndGet(n); }
+
+    String remotePath(long id) { return catalog.pathOf(id); }
+
+    String describe(long id) {
+        try {
+            return "'" + catalog.pathOf(id) + "'";
+        } catch (RuntimeException e) {
+            return "inode " + id;
+        }
+    }
+
+    /** The shared content of file {@code e}, with one more reference. */
+    FileContent acquire(Entry e) throws IOException {
+        synchronized (open) {
+            FileContent fc = open.get(e.id());
+            if (fc != null && !fc.retired) {
+                synchronized (fc) {
+                    fc.refs++;
+                    fc.uncancel();
+                }
+                return fc;
+            }
+            fc = load(e);
+            fc.refs = 1;
+            open.put(e.id(), fc);
+            return fc;
+        }
+    }
+
+    /** Opens the cache file and what the catalog says it holds; stale or missing files start empty. */
+    private FileContent load(Entry e) throws IOException {
+        Entry current = catalog.get(e.id()).orElse(e);
+        boolean exists = content.exists(current.id());
+        FileChannel ch = content.open(current.id());
+        RangeSet have = new RangeSet();
+        boolean complete = false;
+        switch (current.state()) {
+            case CACHED, DIRTY, NEW -> {
+                if (exists && ch.size() == current.size()) {
+                    have.add(0, current.size());
+                    complete = true;
+                } else {
+                    log.warn("cache file of {} is missing or has the wrong size: fetching it again", describe(current.id()));
+                    ch.truncate(0);
+                    catalog.setContent(current.id(), Entry.State.REMOTE, 0, null);
+                }
+            }
+            case PARTIAL -> {
+                if (exists) have = RangeSet.decode(catalog.ranges(current.id()));
+                else catalog.setContent(current.id(), Entry.State.REMOTE, 0, null);
+            }
+            case REMOTE -> ch.truncate(0);
+        }
+        if (current.size() == 0 && !complete) {
+            complete = true;
+            catalog.setContent(current.id(), Entry.State.CACHED, 0, null);
+        }
+        return new FileContent(this, current, ch, have, complete);
+    }
+
+    /** Drops one reference; the last one stops a large file's download and records what is held. */
+    void release(FileContent fc) {
+        boolean retire = false;
+        synchronized (open) {
+            synchronized (fc) {
+                if (--fc.refs == 0) {
+                    fc.cancelIfLarge();
+                    if (!fc.isStreaming()) retire = markRetired(fc);
+                }
+            }
+        }
+        if (retire) fc.retire();
+    }
+
+    void streamEnded(FileContent fc) {
+        boolean retire = false;
+        synchronized (open) {
+            synchronized (fc) {
+                if (fc.refs == 0 && !fc.isStreaming()) retire = markRetired(fc);
+            }
+        }
+        if (retire) fc.retire();
+    }
+
+    private boolean markRetired(FileContent fc) {
+        if (fc.retired) return false;
+        fc.retired = true;
+        open.remove(fc.id, fc);
+        return true;
+    }
+
+    /** The content currently open for {@code id}, or null. */
+    FileContent peek(long id) {
+        synchronized (open) {
+            return open.get(id);
+        }
+    }
+
+    /** Number of files with open content or running downloads. */
+    int active() {
+        synchronized (open) {
+            return open.size();
+        }
+    }
+}

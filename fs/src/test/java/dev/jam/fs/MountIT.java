@@ -1,0 +1,164 @@
+package dev.jam.fs;
+
+import dev.jam.remote.LocalRemote;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** A real FUSE mount over a local-directory remote, exercised with ordinary Linux tools. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MountIT {
+    static final int BIG = 24 * 1024 * 1024 + 17;
+
+    Path tmp;
+    Path remoteDir;
+    Path mnt;
+    LocalRemote store;
+    Catalog catalog;
+    JamFs fs;
+    Mount mount;
+
+    @BeforeAll
+    void mount() throws Exception {
+        MountSupport.assumeFuse();
+        tmp = Files.createTempDirectory("jam-mount-it");
+        remoteDir = Files.createDirectories(tmp.resolve("remote"));
+        Fixtures.sampleTree(remoteDir, BIG);
+        store = new LocalRemote(remoteDir);
+        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
+        new Indexer(store, catalog).run();
+        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        mnt = Files.createDirectories(tmp.resolve("mnt"));
+        mount = Mount.start(fs, mnt, Mount.Options.defaults("jam:test"));
+    }
+
+    @AfterAll
+    void unmount() throws Exception {
+        if (mount != null) {
+            mount.close();
+            assertFalse(Mounts.isMounted(mnt), "mount still present after close");
+        }
+        if (fs != null) fs.close();
+        if (catalog != null) catalog.close();
+        if (tmp != null) MountSupport.deleteTree(tmp);
+    }
+
+    @Test
+    void listingMatchesTheRemoteTree() throws Exception {
+        String local = MountSupport.run(remoteDir, "find", ".", "-printf", "%y %s %m %TY-%Tm-%Td %TH:%TM %p\\n");
+        String mounted = MountSupport.run(mnt, "find", ".", "-printf", "%y %s %m %TY-%Tm-%Td %TH:%TM %p\\n");
+        assertEquals(sorted(local), sorted(mounted));
+        String ls = MountSupport.run(mnt, "ls", "-lR");
+        assertTrue(ls.contains("big.bin"), ls);
+        assertTrue(ls.contains("link-to-hello -> hello.txt"), ls);
+        assertEquals(Files.size(remoteDir.resolve("big.bin")) + "", MountSupport.run(mnt, "stat", "-c", "%s", "big.bin").trim());
+        String du = MountSupport.run(mnt, "du", "-s", "--apparent-size", "--block-size=1", ".").split("\\s")[0];
+        String duLocal = MountSupport.run(remoteDir, "du", "-s", "--apparent-size", "--block-size=1", ".").split("\\s")[0];
+        // directories count differently (4096 each on both sides), files exactly
+        assertEquals(duLocal, du);
+    }
+
+    private static String sorted(String s) {
+        String[] l = s.split("\n");
+        Arrays.sort(l);
+        return String.join("\n", l);
+    }
+
+    @Test
+    void catCpAndOffsetsReturnTheRemoteBytes() throws Exception {
+        assertEquals("hello, jam\n", MountSupport.run(mnt, "cat", "hello.txt"));
+        assertEquals("hello, jam\n", MountSupport.run(mnt, "cat", "link-to-hello"));
+        Path copy = tmp.resolve("copy.txt");
+        MountSupport.run(mnt, "cp", "docs/nested/deeper/file with spaces & 'quotes'.txt", copy.toString());
+        assertArrayEquals(Files.readAllBytes(remoteDir.resolve("docs/nested/deeper/file with spaces & 'quotes'.txt")), Files.readAllBytes(copy));
+        byte[] expected = Files.readAllBytes(remoteDir.resolve("big.bin"));
+        try (RandomAccessFile f = new RandomAccessFile(mnt.resolve("big.bin").toFile(), "r")) {
+            for (long off : new long[] {BIG - 10, 5_000_000, 0, 12_345_678}) {
+                byte[] b = new byte[10];
+                f.seek(off);
+                f.readFully(b);
+                assertArrayEquals(Arrays.copyOfRange(expected, (int) off, (int) off + 10), b, "at " + off);
+            }
+        }
+        assertEquals(0, Files.size(mnt.resolve("empty")));
+        assertEquals(0, Files.readAllBytes(mnt.resolve("empty")).length);
+    }
+
+    @Test
+    void sixteenConcurrentReadersOfOneColdFileSeeTheSameBytes() throws Exception {
+        Path p = remoteDir.resolve("docs/shared.bin");
+        int size = 16 * 1024 * 1024;
+        Files.write(p, Fixtures.randomBytes(5, size));
+        new Indexer(store, catalog).run();
+        byte[] expected = Files.readAllBytes(p);
+        long before = fs.downloaded();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            int seed = t;
+            futures.add(pool.submit(() -> {
+                try (RandomAccessFile f = new RandomAccessFile(mnt.resolve("docs/shared.bin").toFile(), "r")) {
+                    Random rnd = new Random(seed);
+                    for (int i = 0; i < 40; i++) {
+                        int off = rnd.nextInt(size - 70_000);
+                        int len = 1 + rnd.nextInt(65536);
+                        byte[] b = new byte[len];
+                        f.seek(off);
+                        f.readFully(b);
+                        assertArrayEquals(Arrays.copyOfRange(expected, off, off + len), b, "reader " + seed + " at " + off);
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : futures) f.get(60, TimeUnit.SECONDS);
+        pool.shutdown();
+        assertTrue(fs.downloaded() - before <= size, "server sent " + (fs.downloaded() - before) + " bytes for a " + size + "-byte file");
+    }
+
+    @Test
+    void stateIsVisibleAsExtendedAttributes() throws Exception {
+        assertEquals("remote", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "docs/note-7.txt"));
+        MountSupport.run(mnt, "cat", "docs/note-7.txt");
+        String state = "";
+        for (int i = 0; i < 200 && !state.equals("cached"); i++) {
+            state = MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "docs/note-7.txt");
+            Thread.sleep(10);
+        }
+        assertEquals("cached", state);
+        assertEquals(Files.size(remoteDir.resolve("docs/note-7.txt")) + "",
+                MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", "docs/note-7.txt"));
+        String all = MountSupport.run(mnt, "getfattr", "-d", "docs/note-7.txt");
+        assertTrue(all.contains("user.jam.state"), all);
+    }
+
+    @Test
+    void writingIsRefusedWithAReadOnlyError() {
+        IOException e = assertThrows(IOException.class, () -> Files.writeString(mnt.resolve("hello.txt"), "x"));
+        assertTrue(e.getMessage().contains("Read-only"), e.getMessage());
+        try (Stream<Path> s = Files.list(mnt)) {
+            assertEquals(5, s.count());
+        } catch (IOException ex) {
+            fail(ex);
+        }
+    }
+}
