@@ -179,6 +179,7 @@ final class JamFuse extends FuseStubFS {
 
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        if (!name.startsWith("user.jam.")) return -ErrorCodes.ENODATA(); // ls asks for ACLs and labels on every file
         try {
             Optional<byte[]> v = fs.xattr(path, name);
             if (v.isEmpty()) return -ErrorCodes.ENODATA();
