@@ -127,6 +127,7 @@ final class FileContent {
         while (s < to && pending.contains(s, s + 1)) s = Math.max(pending.firstMissing(s, to), have.firstMissing(s, to));
         if (s >= to) return null;
         long e = Math.min(have.nextCovered(s, to), pending.nextCovered(s, to));
+        if (streaming && s < streamPos + CHUNK && e > streamPos) e = Math.max(s, streamPos); // the stream is fetching that
         if (e <= s) return null;
         pending.add(s, e);
         return new long[] {s, e};
@@ -168,26 +169,31 @@ final class FileContent {
         transfers.executor().execute(this::runStream);
     }
 
+    /**
+     * The stream: fetches, in order from {@link #streamPos}, every range nobody holds or has
+     * claimed, then the holes before its start, so each byte comes from the server once.
+     */
     private void runStream() {
         try {
-            long from;
-            synchronized (this) {
-                from = streamPos;
-            }
-            copyFromRemote(from, size, true);
-            // fill any holes left before the stream's start
             while (true) {
                 long s, e;
                 synchronized (this) {
-                    if (cancel) break;
-                    s = have.firstMissing(0, size);
-                    if (s >= size) break;
-                    e = have.nextCovered(s, size);
+                    if (cancel || failure != null) break;
+                    s = nextUnclaimed(streamPos);
+                    if (s >= size) s = nextUnclaimed(0);
+                    if (s >= size) {
+                        if (have.contains(0, size)) break;
+                        wait(100); // claimed blocks still arriving
+                        continue;
+                    }
+                    e = Math.min(have.nextCovered(s, size), pending.nextCovered(s, size));
                     streamPos = s;
                 }
                 copyFromRemote(s, e, true);
             }
             maybeFinish(); // before the stream counts as ended, so waiters see the verdict
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (IOException e) {
             synchronized (this) {
                 if (!cancel) {
@@ -207,6 +213,18 @@ final class FileContent {
             }
         }
         transfers.streamEnded(this);
+    }
+
+    /** The first byte at or after {@code from} that is neither held nor claimed, or {@code size}. */
+    private long nextUnclaimed(long from) {
+        long p = from;
+        while (p < size) {
+            long a = have.firstMissing(p, size);
+            long b = pending.firstMissing(a, size);
+            if (b == a) return a;
+            p = b;
+        }
+        return size;
     }
 
     /** Copies remote bytes {@code [from, to)} into the cache file, publishing progress as it goes. */
@@ -233,13 +251,17 @@ final class FileContent {
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 long p = pos;
                 while (bb.hasRemaining()) p += channel.write(bb, p);
+                boolean overtaken;
                 synchronized (this) {
                     have.add(pos, pos + n);
                     if (isStream) streamPos = pos + n;
                     notifyAll();
+                    // a stream stops where another fetch got there first, and looks for the next gap
+                    overtaken = isStream && pos + n < to && (have.contains(pos + n, pos + n + 1) || pending.contains(pos + n, pos + n + 1));
                 }
                 pos += n;
                 transfers.countDownloaded(n);
+                if (overtaken) return;
             }
         }
     }

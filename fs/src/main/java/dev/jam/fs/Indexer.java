@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,6 +37,7 @@ public final class Indexer {
     private final Catalog catalog;
     private boolean allowEmptyRemote;
     private LongConsumer progress = n -> {};
+    private Path cacheDir;
 
     public Indexer(RemoteStore store, Catalog catalog) {
         this.store = store;
@@ -51,6 +53,12 @@ public final class Indexer {
     /** Called now and then with the number of remote entries seen so far. */
     public Indexer progress(LongConsumer progress) {
         this.progress = progress;
+        return this;
+    }
+
+    /** Deletes the cached content of changed and removed files from the cache at {@code cacheDir} after the run. */
+    public Indexer dropStaleContentIn(Path cacheDir) {
+        this.cacheDir = cacheDir;
         return this;
     }
 
@@ -87,6 +95,10 @@ public final class Indexer {
             }
             return null;
         });
+        if (cacheDir != null && !c.invalidated.isEmpty()) {
+            ContentStore content = new ContentStore(cacheDir);
+            for (long id : c.invalidated) content.delete(id);
+        }
         Catalog.Stats s = catalog.stats();
         return new IndexReport(c.added, c.changed, c.removed, c.kept, s.files(), s.dirs(), s.bytes(),
                 List.copyOf(c.invalidated), (System.nanoTime() - start) / 1_000_000);
@@ -109,7 +121,7 @@ public final class Indexer {
         if (dirId == Catalog.ROOT_ID && entries.isEmpty() && !allowEmptyRemote && hasSyncedEntries(existing)) {
             throw new IOException("the remote " + store.describe() + " is empty but the catalog lists "
                     + existing.size() + " entries at its top: refusing to treat that as deleting everything"
-                    + " (is the server's disk mounted?)");
+                    + " (is the server's disk mounted?); if it was emptied on purpose, run 'jam index --allow-empty-remote'");
         }
         for (RemoteEntry r : entries) {
             String path = Names.child(listing.path(), r.name());
