@@ -32,7 +32,8 @@ import java.util.function.Consumer;
 /**
  * A remote that is a directory on this machine: a NAS mount, an external disk, a test fixture.
  * "Server-side" hashes are computed here, where the data is. Symlinks are reported, never
- * followed out of the root.
+ * followed out of the root. A commit reads the written file back and compares its SHA-256 with
+ * what was written.
  */
 public final class LocalRemote implements RemoteStore {
     private static final Logger log = LoggerFactory.getLogger(LocalRemote.class);
@@ -154,6 +155,7 @@ public final class LocalRemote implements RemoteStore {
         private final Path temp;
         private final FileChannel channel;
         private final OutputStream out;
+        private final java.security.MessageDigest digest = HashAlgorithm.SHA256.newDigest();
         private long written;
         private boolean committed;
 
@@ -165,8 +167,12 @@ public final class LocalRemote implements RemoteStore {
             this.channel = channel;
             OutputStream raw = Channels.newOutputStream(channel);
             this.out = new OutputStream() {
-                @Override public void write(int b) throws IOException { raw.write(b); written++; }
-                @Override public void write(byte[] b, int off, int len) throws IOException { raw.write(b, off, len); written += len; }
+                @Override public void write(int b) throws IOException { raw.write(b); digest.update((byte) b); written++; }
+                @Override public void write(byte[] b, int off, int len) throws IOException {
+                    raw.write(b, off, len);
+                    digest.update(b, off, len);
+                    written += len;
+                }
                 @Override public void close() { /* closed by commit */ }
             };
         }
@@ -180,6 +186,12 @@ public final class LocalRemote implements RemoteStore {
             channel.close();
             long size = Files.size(temp);
             if (size != written) throw new IOException("upload of " + path + " incomplete: " + size + " of " + written + " bytes");
+            // read back what the disk (or the NAS behind it) holds: the local copy may be dropped on this check
+            String sent = HexFormat.of().formatHex(digest.digest());
+            String stored = hashFile(temp, HashAlgorithm.SHA256);
+            if (!stored.equals(sent)) {
+                throw new IOException("upload of " + path + " corrupted: the stored sha256 is " + stored + ", the content sent has " + sent);
+            }
             if (mtimeMillis >= 0) Files.setLastModifiedTime(temp, FileTime.fromMillis(mtimeMillis));
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             committed = true;
@@ -213,7 +225,10 @@ public final class LocalRemote implements RemoteStore {
     @Override
     public void rmdir(String path) throws IOException {
         Path p = resolve(path);
-        if (!Files.isDirectory(p, NOFOLLOW)) throw new NotDirectoryException(path);
+        if (!Files.isDirectory(p, NOFOLLOW)) {
+            if (!Files.exists(p, NOFOLLOW)) throw new NoSuchFileException(path);
+            throw new NotDirectoryException(path);
+        }
         Files.delete(p);
     }
 
@@ -229,12 +244,18 @@ public final class LocalRemote implements RemoteStore {
 
     @Override
     public Optional<String> hash(String path, HashAlgorithm algorithm) throws IOException {
+        Path p = resolve(path);
+        if (Files.isSymbolicLink(p)) throw new IOException("not a regular file (symlink): " + path);
+        return Optional.of(hashFile(p, algorithm));
+    }
+
+    private static String hashFile(Path file, HashAlgorithm algorithm) throws IOException {
         var digest = algorithm.newDigest();
         byte[] buf = new byte[1 << 16];
-        try (InputStream in = read(path, 0)) {
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             for (int n; (n = in.read(buf)) > 0; ) digest.update(buf, 0, n);
         }
-        return Optional.of(HexFormat.of().formatHex(digest.digest()));
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     @Override

@@ -46,6 +46,34 @@ public interface RemoteStore extends AutoCloseable {
     InputStream read(String path, long offset) throws IOException;
 
     /**
+     * Streams {@code length} bytes (fewer at the end of the file) of {@code path} from
+     * {@code offset}. Unlike {@link #read(String, long)}, stores request no data past the range,
+     * so a range read costs little more than its own bytes.
+     */
+    default InputStream read(String path, long offset, long length) throws IOException {
+        InputStream in = read(path, offset);
+        return new java.io.FilterInputStream(in) {
+            private long left = length;
+
+            @Override
+            public int read() throws IOException {
+                if (left <= 0) return -1;
+                int b = super.read();
+                if (b >= 0) left--;
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left <= 0) return -1;
+                int n = super.read(b, off, (int) Math.min(len, left));
+                if (n > 0) left -= n;
+                return n;
+            }
+        };
+    }
+
+    /**
      * Starts an atomic write of {@code path}: content goes to a temporary name beside it
      * ({@link #TEMP_PREFIX}, which the indexer ignores), and only {@link AtomicWrite#commit} makes it visible under the real
      * name, by one atomic rename. An abandoned write leaves at most a temporary file, which

@@ -1,12 +1,565 @@
 package dev.jam.remote;
 
+import org.apache.sshd.sftp.client.SftpClient.Attributes;
+import org.apache.sshd.sftp.client.extensions.openssh.OpenSSHPosixRenameExtension;
+import org.apache.sshd.sftp.client.impl.SftpResponse;
+import org.apache.sshd.sftp.common.SftpConstants;
+import org.apache.sshd.sftp.common.SftpException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
-/** SFTP store over Apache MINA SSHD (being written). */
-public final class SftpRemote {
-    private SftpRemote() {}
+/**
+ * A {@link RemoteStore} on an SFTP server, over Apache MINA SSHD.
+ *
+ * <p><b>Connection.</b> One SSH session with one SFTP channel (protocol version 3), shared by all
+ * threads; requests from many threads are in flight at once. The address is resolved like OpenSSH
+ * does (host aliases, {@code User}, {@code Port}, {@code IdentityFile} from
+ * {@link SshOptions#sshConfig()}); the host key is checked against
+ * {@link SshOptions#knownHosts()} before any authentication (see {@link HostKeyException}). When
+ * the connection drops or the server stops answering for {@link SshOptions#readTimeout()}, the
+ * next operation connects again; operations that can safely run twice (stat, list, read, write to
+ * a fresh temporary name, setMtime, hash) are retried once on the new connection, others fail with
+ * {@link RemoteUnavailableException}. Open read streams reopen their file themselves.
+ *
+ * <p><b>Transfers.</b> {@link #read} and {@link #write} keep several requests of up to 255 KiB
+ * (or what the server's {@code limits@openssh.com} allows) in flight; see
+ * {@link PipelinedReader} and {@link PipelinedWriter}.
+ *
+ * <p><b>Hashes.</b> {@link #hash} is computed by the server (see {@link ServerHashes}): with the
+ * SFTP {@code check-file-name} extension where offered (MINA servers, {@link JamServer}), else with
+ * {@code openssl dgst} or {@code sha256sum} / {@code sha1sum} / {@code md5sum} over an exec channel
+ * where the account may run commands (OpenSSH with a shell), else not at all (SFTP-only accounts).
+ * {@link AtomicWrite#commit} always checks the size of an upload and, where the server can hash,
+ * compares the server's SHA-256 (or best algorithm) of the uploaded file with the hash computed
+ * while sending.
+ *
+ * <p><b>Renames.</b> Atomic with {@code posix-rename@openssh.com} (OpenSSH, MINA). Without it, a
+ * rename over an existing file is not atomic: the old file is first moved to a temporary name,
+ * the new one renamed into place, then the old one removed (restored if the second step fails).
+ *
+ * <p><b>Root.</b> Nothing is followed out of the root: listings report symlinks as
+ * {@link RemoteEntry.Kind#SYMLINK} with their target and walks do not descend them; every
+ * operation checks (with LSTAT, pipelined, see {@link PathGuard}) that no directory on its path is
+ * a symlink; reads and hashes refuse a symlink itself. Names failing {@link Names#problem} are
+ * skipped and logged, as are sockets, devices and FIFOs (jam cannot mirror them).
+ *
+ * <p><b>Uploads</b> go to {@link Temporaries#beside} the target, created exclusively; a target that
+ * existed keeps its permission bits, a new file gets the server's default mode.
+ *
+ * <p><b>Tuning</b> (system properties, for measurements; the defaults suit loopback to WAN):
+ * {@code jam.sftp.maxChunk} (request size cap, 255 KiB), {@code jam.sftp.readAhead} (per stream,
+ * 16 MiB), {@code jam.sftp.readBudget} (all streams of a store, 64 MiB), {@code jam.sftp.writeBehind}
+ * (4 MiB), {@code jam.sftp.window} (SSH channel window, 32 MiB), {@code jam.sftp.packet} (largest
+ * SSH packet accepted, 64 KiB), {@code jam.sftp.walkThreads} (16), {@code jam.sftp.ciphers}
+ * (cipher names to prefer).
+ */
+public final class SftpRemote implements RemoteStore {
+    private static final Logger log = LoggerFactory.getLogger(SftpRemote.class);
+    static final int WALK_THREADS = Integer.getInteger("jam.sftp.walkThreads", 16);
 
-    public static RemoteStore connect(SftpAddress address, SshOptions options) throws IOException {
-        throw new UnsupportedOperationException("SFTP store not written yet");
+    private final SshConnector connector;
+    private final Object connectLock = new Object();
+    private volatile SftpConnection current;
+    /** The root as resolved by the first connection; later connections reuse it. */
+    private volatile String root;
+    private volatile ServerHashes.Capability hashCapability;
+    private volatile boolean closed;
+    private final ReadBudget readBudget = new ReadBudget(ReadBudget.DEFAULT_BYTES);
+    /** Runs server-side hashes of uploads while their commit goes on. */
+    private final ExecutorService background = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "jam-sftp-verify");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private SftpRemote(SshConnector connector) {
+        this.connector = connector;
+    }
+
+    /**
+     * Connects to {@code address} and logs in.
+     *
+     * @throws HostKeyException           the server's host key is unknown or has changed
+     * @throws AuthenticationException    no key was accepted, or a key could not be used
+     * @throws RemoteUnavailableException the server cannot be reached
+     * @throws NoSuchFileException        the remote directory does not exist
+     */
+    public static SftpRemote connect(SftpAddress address, SshOptions options) throws IOException {
+        SshConnector connector = SshConnector.create(address, options);
+        SftpRemote remote = new SftpRemote(connector);
+        try {
+            remote.connection();
+            return remote;
+        } catch (IOException | RuntimeException e) {
+            connector.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String describe() {
+        return connector.describe(root);
+    }
+
+    // ---- connection handling --------------------------------------------------------------
+
+    SftpConnection connection() throws IOException {
+        SftpConnection c = current;
+        if (c != null && c.isOpen()) return c;
+        synchronized (connectLock) {
+            if (closed) throw new IOException("store closed: " + describe());
+            c = current;
+            if (c != null && c.isOpen()) return c;
+            if (c != null) {
+                log.info("connection to {} lost; reconnecting", connector.target());
+                c.close();
+            }
+            c = connector.connect(root);
+            root = c.root;
+            current = c;
+            return c;
+        }
+    }
+
+    @FunctionalInterface
+    interface Op<T> {
+        T run(SftpConnection c) throws IOException;
+    }
+
+    /**
+     * Runs {@code op} on the current connection. When the connection turns out to be dead, the
+     * next call reconnects; an {@code idempotent} op is retried once on a new connection, and so
+     * is any op that failed because the channel was already closed when it tried to send.
+     */
+    <T> T call(String path, boolean idempotent, Op<T> op) throws IOException {
+        SftpConnection c = connection();
+        try {
+            return op.run(c);
+        } catch (IOException e) {
+            if (!isConnectionFailure(e, c)) throw SftpErrors.map(e, path);
+            if (!idempotent && !(e instanceof JamSftpClient.NotSentException)) throw translate(e, c, path);
+            log.info("connection to {} failed during an operation on {} ({}); retrying on a new connection",
+                    connector.target(), Names.printable(path), e.toString());
+            c.close();
+        }
+        SftpConnection c2 = connection();
+        try {
+            return op.run(c2);
+        } catch (IOException e) {
+            throw translate(e, c2, path);
+        }
+    }
+
+    private static boolean isConnectionFailure(IOException e, SftpConnection c) {
+        if (e instanceof RemoteUnavailableException) return true;
+        if (e instanceof SftpException || e instanceof FileSystemException) return false;
+        return !c.isOpen() || e instanceof JamSftpClient.ReplyTimeoutException;
+    }
+
+    /** The exception to throw for {@code e}: a status mapped to java.nio, a dead connection to {@link RemoteUnavailableException}. */
+    IOException translate(IOException e, SftpConnection c, String path) {
+        if (e instanceof RemoteUnavailableException) return e;
+        if (isConnectionFailure(e, c)) {
+            c.close();
+            return new RemoteUnavailableException("connection to " + connector.target() + " lost: " + e.getMessage(), e);
+        }
+        return SftpErrors.map(e, path);
+    }
+
+    // ---- metadata -------------------------------------------------------------------------
+
+    @Override
+    public RemoteEntry stat(String path) throws IOException {
+        Names.checkPath(path);
+        return call(path, true, c -> statOn(c, path));
+    }
+
+    RemoteEntry statOn(SftpConnection c, String path) throws IOException {
+        PathGuard.Pending guard = PathGuard.send(c, path, false);
+        int lstat = c.client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(path));
+        SftpResponse reply;
+        try {
+            PathGuard.check(c, guard);
+        } finally {
+            reply = c.client.reply(SftpConstants.SSH_FXP_LSTAT, lstat);
+        }
+        Attributes a = c.client.expectAttributes(reply);
+        String name = path.isEmpty() ? "" : Names.fileName(path);
+        String target = a.isSymbolicLink() ? c.client.readLink(c.abs(path)) : null;
+        RemoteEntry e = toEntry(name, a, target);
+        if (e == null) throw new FileSystemException(path, null, "not a regular file, directory or symlink");
+        return e;
+    }
+
+    /** The entry for attributes, or {@code null} for sockets, devices and FIFOs. */
+    static RemoteEntry toEntry(String name, Attributes a, String linkTarget) {
+        RemoteEntry.Kind kind;
+        if (a.isDirectory()) kind = RemoteEntry.Kind.DIR;
+        else if (a.isSymbolicLink()) kind = RemoteEntry.Kind.SYMLINK;
+        else if (a.isRegularFile()) kind = RemoteEntry.Kind.FILE;
+        else return null;
+        FileTime m = a.getModifyTime();
+        long size = kind == RemoteEntry.Kind.SYMLINK ? (linkTarget == null ? 0 : linkTarget.length()) : Math.max(0, a.getSize());
+        return new RemoteEntry(name, kind, size, m == null ? 0 : m.toMillis(), a.getPermissions(), linkTarget);
+    }
+
+    /** Refuses a path that leads through a symlink or a missing directory: one round trip, none for top-level entries. */
+    void checkParentInside(SftpConnection c, String path) throws IOException {
+        PathGuard.checkNow(c, path, false);
+    }
+
+    @Override
+    public List<RemoteEntry> list(String path) throws IOException {
+        Names.checkPath(path);
+        return call(path, true, c -> DirReader.list(c, path));
+    }
+
+    @Override
+    public void walk(String path, Consumer<DirListing> sink) throws IOException {
+        Names.checkPath(path);
+        SftpConnection c = connection();
+        try {
+            new TreeWalker(c, WALK_THREADS).walk(path, sink);
+        } catch (IOException e) {
+            throw translate(e, c, path);
+        }
+    }
+
+    // ---- content ------------------------------------------------------------------------
+
+    @Override
+    public InputStream read(String path, long offset) throws IOException {
+        return open(path, offset, Long.MAX_VALUE);
+    }
+
+    /** {@inheritDoc} Opening costs one round trip; the first requests go out at once. */
+    @Override
+    public InputStream read(String path, long offset, long length) throws IOException {
+        if (length < 0) throw new IllegalArgumentException("negative length " + length);
+        return open(path, offset, offset + length < 0 ? Long.MAX_VALUE : offset + length);
+    }
+
+    private InputStream open(String path, long offset, long end) throws IOException {
+        Names.checkPath(path);
+        if (offset < 0) throw new IllegalArgumentException("negative offset " + offset);
+        if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
+        return call(path, true, c -> new PipelinedReader(path, openForRead(c, path), offset, end, readBudget, () -> reopen(path)));
+    }
+
+    /** Runs {@code task} on a background thread. */
+    <T> Future<T> background(Callable<T> task) {
+        return background.submit(task);
+    }
+
+    /** The result of a background task, with its IOException rethrown as such. */
+    static <T> T await(Future<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) throw io;
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error err) throw err;
+            throw new IOException(c);
+        }
+    }
+
+    /** Whether a connection is open right now (for tests). */
+    boolean isConnected() {
+        SftpConnection c = current;
+        return c != null && c.isOpen();
+    }
+
+    /** Read-ahead bytes not currently lent to streams (for tests). */
+    long readBudgetAvailable() {
+        return readBudget.available();
+    }
+
+    private PipelinedReader.OpenFile reopen(String path) throws IOException {
+        return call(path, true, c -> openForRead(c, path));
+    }
+
+    /** Opens a regular file for reading, refusing symlinks and paths through symlinks: one round trip. */
+    private PipelinedReader.OpenFile openForRead(SftpConnection c, String path) throws IOException {
+        JamSftpClient client = c.client;
+        String abs = c.abs(path);
+        PathGuard.Pending guard = PathGuard.send(c, path, false);
+        int lstat = client.sendPath(SftpConstants.SSH_FXP_LSTAT, abs);
+        int open = client.sendOpen(abs, SftpConnection.READ, null);
+        SftpResponse lstatReply;
+        SftpResponse openReply;
+        try {
+            PathGuard.check(c, guard);
+        } finally {
+            lstatReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstat);
+            openReply = client.reply(SftpConstants.SSH_FXP_OPEN, open);
+        }
+        byte[] handle = openReply.getType() == SftpConstants.SSH_FXP_HANDLE ? client.expectHandle(openReply) : null;
+        boolean ok = false;
+        try {
+            Attributes a = client.expectAttributes(lstatReply);
+            if (a.isSymbolicLink()) throw new FileSystemException(path, null, "not a regular file (symlink)");
+            if (a.isDirectory()) throw new FileSystemException(path, null, "is a directory");
+            if (!a.isRegularFile()) throw new FileSystemException(path, null, "not a regular file");
+            if (handle == null) client.expectHandle(openReply);
+            ok = true;
+            return new PipelinedReader.OpenFile(c, handle, a.getSize());
+        } finally {
+            if (!ok && handle != null) client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, handle));
+        }
+    }
+
+    @Override
+    public AtomicWrite write(String path) throws IOException {
+        Names.checkPath(path);
+        if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
+        ServerHashes.Capability hashes = hashCapability();
+        return call(path, true, c -> {
+            checkParentInside(c, path);
+            JamSftpClient client = c.client;
+            String tempRel = Temporaries.beside(path);
+            int lstat = client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(path));
+            int open = client.sendOpen(c.abs(tempRel), SftpConnection.CREATE_NEW, null);
+            SftpResponse lstatReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstat);
+            SftpResponse openReply = client.reply(SftpConstants.SSH_FXP_OPEN, open);
+            byte[] handle = client.expectHandle(openReply);
+            Integer targetMode = null;
+            if (lstatReply.getType() == SftpConstants.SSH_FXP_ATTRS) {
+                Attributes target = client.expectAttributes(lstatReply);
+                if (target.isDirectory()) {
+                    client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, handle));
+                    client.abandon(client.sendPath(SftpConstants.SSH_FXP_REMOVE, c.abs(tempRel)));
+                    throw new FileSystemException(path, null, "is a directory");
+                }
+                if (target.isRegularFile()) targetMode = target.getPermissions() & 07777;
+            }
+            return new SftpAtomicWrite(this, c, path, tempRel, handle, targetMode, hashes);
+        });
+    }
+
+    /** Removes a temporary file of an abandoned upload (reconnecting if needed). */
+    void removeTemporary(String tempRel) throws IOException {
+        call(tempRel, true, c -> {
+            c.client.remove(c.abs(tempRel));
+            return null;
+        });
+    }
+
+    // ---- changes ------------------------------------------------------------------------
+
+    @Override
+    public void rename(String from, String to) throws IOException {
+        Names.checkPath(from);
+        Names.checkPath(to);
+        call(from, false, c -> {
+            checkParentInside(c, from);
+            checkParentInside(c, to);
+            renameOver(c, from, to);
+            return null;
+        });
+    }
+
+    /** Renames, replacing an existing file at {@code to}: atomically where the server offers posix-rename. */
+    void renameOver(SftpConnection c, String from, String to) throws IOException {
+        if (c.posixRename) {
+            c.client.getExtension(OpenSSHPosixRenameExtension.class).posixRename(c.abs(from), c.abs(to));
+            return;
+        }
+        try {
+            c.client.rename(c.abs(from), c.abs(to));
+            return;
+        } catch (SftpException e) {
+            if (!exists(c, to)) throw e;
+        }
+        // no posix-rename: move the old file aside, put the new one in place, then drop the old one
+        String aside = Temporaries.beside(to);
+        c.client.rename(c.abs(to), c.abs(aside));
+        try {
+            c.client.rename(c.abs(from), c.abs(to));
+        } catch (IOException e) {
+            try {
+                c.client.rename(c.abs(aside), c.abs(to));
+            } catch (IOException restore) {
+                e.addSuppressed(restore);
+                log.error("rename of {} failed and the previous file could not be restored from {}",
+                        Names.printable(to), Names.printable(aside));
+            }
+            throw e;
+        }
+        try {
+            c.client.remove(c.abs(aside));
+        } catch (IOException e) {
+            log.warn("could not remove replaced file {}: {}", Names.printable(aside), e.getMessage());
+        }
+    }
+
+    private static boolean exists(SftpConnection c, String path) throws IOException {
+        try {
+            c.client.lstat(c.abs(path));
+            return true;
+        } catch (SftpException e) {
+            if (SftpErrors.isNoSuchFile(e)) return false;
+            throw e;
+        }
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+        Names.checkPath(path);
+        call(path, false, c -> {
+            checkParentInside(c, path);
+            Attributes a = c.client.lstat(c.abs(path));
+            if (a.isDirectory()) throw new FileSystemException(path, null, "is a directory");
+            c.client.remove(c.abs(path));
+            return null;
+        });
+    }
+
+    @Override
+    public void mkdir(String path) throws IOException {
+        Names.checkPath(path);
+        call(path, false, c -> {
+            checkParentInside(c, path);
+            try {
+                c.client.mkdir(c.abs(path));
+            } catch (SftpException e) {
+                if (SftpErrors.isGenericFailure(e) && exists(c, path)) throw new FileAlreadyExistsException(path);
+                throw e;
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void rmdir(String path) throws IOException {
+        Names.checkPath(path);
+        call(path, false, c -> {
+            checkParentInside(c, path);
+            Attributes a = c.client.lstat(c.abs(path));
+            if (!a.isDirectory()) throw new NotDirectoryException(path);
+            try {
+                c.client.rmdir(c.abs(path));
+            } catch (SftpException e) {
+                if (SftpErrors.isGenericFailure(e) && !DirReader.list(c, path).isEmpty()) throw new DirectoryNotEmptyException(path);
+                throw e;
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void setMtime(String path, long mtimeMillis) throws IOException {
+        Names.checkPath(path);
+        call(path, true, c -> {
+            checkParentInside(c, path);
+            Attributes a = c.client.lstat(c.abs(path));
+            if (a.isSymbolicLink()) throw new FileSystemException(path, null, "is a symlink: not following it");
+            Attributes set = new Attributes();
+            set.modifyTime(FileTime.from(mtimeMillis, TimeUnit.MILLISECONDS));
+            set.accessTime(a.getAccessTime() != null ? a.getAccessTime() : FileTime.from(mtimeMillis, TimeUnit.MILLISECONDS));
+            c.client.setStat(c.abs(path), set);
+            return null;
+        });
+    }
+
+    // ---- hashes -------------------------------------------------------------------------
+
+    /** What the server can hash; probed once per store. */
+    ServerHashes.Capability hashCapability() throws IOException {
+        ServerHashes.Capability cap = hashCapability;
+        if (cap == null) {
+            cap = ServerHashes.probe(connection());
+            hashCapability = cap;
+        }
+        return cap;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>SHA-256, SHA-1 and MD5 through {@code check-file-name} on servers offering it; those of
+     * {@code sha256sum}, {@code sha1sum}, {@code md5sum} the server can run over exec otherwise;
+     * empty for SFTP-only accounts. Probed once.
+     */
+    @Override
+    public List<HashAlgorithm> hashAlgorithms() throws IOException {
+        return hashCapability().algorithms();
+    }
+
+    @Override
+    public Optional<String> hash(String path, HashAlgorithm algorithm) throws IOException {
+        Names.checkPath(path);
+        ServerHashes.Capability cap = hashCapability();
+        if (!cap.supports(algorithm)) return Optional.empty();
+        return call(path, true, c -> {
+            checkParentInside(c, path);
+            String abs = c.abs(path);
+            Attributes a = c.client.lstat(abs);
+            if (!a.isRegularFile()) throw new FileSystemException(path, null, "not a regular file");
+            Duration timeout = c.client.replyTimeout().plusSeconds(a.getSize() / (20L << 20));
+            return ServerHashes.hash(c, cap, abs, a.getSize(), algorithm, timeout);
+        });
+    }
+
+    @Override
+    public int cleanTemporaries(String dir) throws IOException {
+        Names.checkPath(dir);
+        List<String> temps = new ArrayList<>();
+        walk(dir, listing -> {
+            for (RemoteEntry e : listing.entries()) {
+                if (!e.isDir() && Temporaries.isTemporary(e.name())) temps.add(Names.child(listing.path(), e.name()));
+            }
+        });
+        int removed = 0;
+        IOException first = null;
+        for (String t : temps) {
+            try {
+                delete(t);
+                removed++;
+            } catch (NoSuchFileException gone) {
+                // removed meanwhile
+            } catch (IOException e) {
+                log.warn("could not remove temporary file {}: {}", Names.printable(t), e.getMessage());
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
+        return removed;
+    }
+
+    @Override
+    public void close() throws IOException {
+        synchronized (connectLock) {
+            closed = true;
+            SftpConnection c = current;
+            current = null;
+            if (c != null) c.close();
+        }
+        background.shutdownNow();
+        connector.close();
     }
 }
