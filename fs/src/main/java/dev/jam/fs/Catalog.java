@@ -55,6 +55,7 @@ public final class Catalog implements AutoCloseable {
     private final Cache<Long, Map<String, Entry>> dirs;
     private volatile Entry root;
     private volatile Set<String> pins;
+    private final Map<Long, Long> pendingAtimes = new ConcurrentHashMap<>();
 
     private Catalog(Path file, Connection conn, long cacheEntries) throws SQLException {
         this.file = file;
@@ -86,8 +87,10 @@ public final class Catalog implements AutoCloseable {
             try (Statement s = c.createStatement()) {
                 s.execute("PRAGMA busy_timeout = 10000");
                 s.execute("PRAGMA journal_mode = WAL");
-                // FULL: a commit survives power loss, not only a crash of jam
-                s.execute("PRAGMA synchronous = FULL");
+                // NORMAL in WAL mode: a commit survives a crash of jam (kill -9) and the database stays
+                // consistent on power loss, where the last commits may be lost. What must survive power
+                // loss is written through durably().
+                s.execute("PRAGMA synchronous = NORMAL");
                 s.execute("PRAGMA foreign_keys = OFF");
             }
             Schema.migrate(c, file.toString());
@@ -110,6 +113,32 @@ public final class Catalog implements AutoCloseable {
     /** The children of directory {@code parent}, by name. The map is a live view: do not modify. */
     public Map<String, Entry> children(long parent) {
         return dirs.get(parent, this::loadChildren);
+    }
+
+    /**
+     * Loads directory listings into memory in one pass over the table, up to about
+     * {@code maxEntries} entries, so a fresh mount answers its first {@code find} without a
+     * query per directory. Listings already cached are kept.
+     */
+    public void preload(long maxEntries) {
+        Map<Long, Map<String, Entry>> loaded = new java.util.HashMap<>();
+        withDb(() -> {
+            try (Statement s = conn.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT " + COLUMNS + " FROM entries WHERE id <> " + ROOT_ID
+                         + " ORDER BY parent LIMIT " + maxEntries)) {
+                while (rs.next()) {
+                    Entry e = row(rs);
+                    loaded.computeIfAbsent(e.parent(), k -> new ConcurrentHashMap<>()).put(e.name(), e);
+                }
+            }
+            return null;
+        });
+        long last = -1;
+        for (var e : loaded.entrySet()) last = Math.max(last, e.getKey());
+        for (var e : loaded.entrySet()) {
+            if (e.getKey() == last && loaded.size() > 1) continue; // maybe cut off by the limit
+            dirs.asMap().putIfAbsent(e.getKey(), e.getValue());
+        }
     }
 
     /** The children of {@code parent} sorted by name (for listings). */
@@ -286,6 +315,17 @@ public final class Catalog implements AutoCloseable {
                 });
     }
 
+    /** Records a complete, verified copy: CACHED, all {@code size} bytes held, and the hash if none was known. */
+    public Entry markCached(long id, long size, String hash) {
+        return update(id, "UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
+                + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ?", ps -> {
+                    ps.setInt(1, Entry.State.CACHED.ordinal());
+                    ps.setLong(2, size);
+                    ps.setString(3, hash);
+                    ps.setLong(4, id);
+                });
+    }
+
     /** Records the content hash of the remote version ({@code sha256:<hex>}). */
     public Entry setRemoteHash(long id, String hash) {
         return update(id, "UPDATE entries SET remote_hash = ? WHERE id = ?", ps -> {
@@ -294,12 +334,46 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
-    /** Records an access through the mount. */
-    public Entry touch(long id, long atime) {
-        return update(id, "UPDATE entries SET atime = ? WHERE id = ?", ps -> {
-            ps.setLong(1, atime);
-            ps.setLong(2, id);
+    /**
+     * Records an access through the mount. Kept in memory and written by {@link #flushAccessTimes}
+     * (access times steer eviction; losing the last few on a crash is harmless).
+     */
+    public void touch(long id, long atime) {
+        pendingAtimes.merge(id, atime, Math::max);
+    }
+
+    /** Writes the access times recorded since the last flush, in one transaction. */
+    public void flushAccessTimes() {
+        if (pendingAtimes.isEmpty()) return;
+        Map<Long, Long> batch = new java.util.HashMap<>();
+        for (Long id : List.copyOf(pendingAtimes.keySet())) {
+            Long t = pendingAtimes.remove(id);
+            if (t != null) batch.put(id, t);
+        }
+        withDb(() -> {
+            conn.setAutoCommit(false);
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET atime = MAX(atime, ?) WHERE id = ?")) {
+                for (var e : batch.entrySet()) {
+                    ps.setLong(1, e.getValue());
+                    ps.setLong(2, e.getKey());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+                conn.commit();
+            } catch (SQLException e) {
+                conn.rollback();
+                throw e;
+            } finally {
+                conn.setAutoCommit(true);
+            }
+            return null;
         });
+    }
+
+    /** The access time of {@code id}, including one not yet flushed. */
+    public long atime(Entry e) {
+        Long t = pendingAtimes.get(e.id());
+        return t == null ? e.atime() : Math.max(t, e.atime());
     }
 
     // ---- batches (indexing, refresh) ---------------------------------------------------
@@ -566,6 +640,11 @@ public final class Catalog implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            flushAccessTimes();
+        } catch (CatalogException e) {
+            log.warn("{}", e.getMessage());
+        }
         db.lock();
         try {
             conn.close();

@@ -1,5 +1,6 @@
 package dev.jam.fs;
 
+import dev.jam.remote.RemoteStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -232,7 +233,9 @@ final class FileContent {
         String path = transfers.remotePath(id);
         byte[] buf = new byte[CHUNK];
         long pos = from;
-        try (InputStream in = transfers.remote().store().read(path, from)) {
+        RemoteStore store = transfers.remote().store();
+        // a stream reads ahead to the end of the file; a block fetch asks for its range only
+        try (InputStream in = isStream && to == size ? store.read(path, from) : store.read(path, from, to - from)) {
             while (pos < to) {
                 synchronized (this) {
                     if (isStream && cancel) return;
@@ -288,8 +291,7 @@ final class FileContent {
                 return;
             }
             if (channel.size() > size) channel.truncate(size);
-            transfers.catalog().setContent(id, Entry.State.CACHED, size, null);
-            if (expectedHash == null) transfers.catalog().setRemoteHash(id, hash);
+            transfers.catalog().markCached(id, size, hash);
             synchronized (this) {
                 complete = true;
                 notifyAll();
@@ -324,6 +326,8 @@ final class FileContent {
     }
 
     synchronized void uncancel() { cancel = false; }
+
+    synchronized void cancel() { cancel = true; }
 
     synchronized boolean isStreaming() { return streaming; }
 

@@ -37,12 +37,11 @@ public final class JamFs implements AutoCloseable {
     private final ContentStore content;
     private final Transfers transfers;
     private final ExecutorService executor;
+    private final java.util.concurrent.ScheduledExecutorService housekeeping;
     private final Path cacheDir;
     private final Clock clock;
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Map<Long, OpenFile> handles = new ConcurrentHashMap<>();
-    /** Last access recorded per id, to write atime at most once a minute per file. */
-    private final Map<Long, Long> lastTouch = new ConcurrentHashMap<>();
 
     private record OpenFile(Entry entry, FileContent content) {}
 
@@ -57,6 +56,20 @@ public final class JamFs implements AutoCloseable {
             return t;
         });
         this.transfers = new Transfers(catalog, content, remote, executor, readTimeout);
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "jam-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(this::flushQuietly, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private void flushQuietly() {
+        try {
+            catalog.flushAccessTimes();
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(JamFs.class).warn("recording access times: {}", e.getMessage());
+        }
     }
 
     public Catalog catalog() { return catalog; }
@@ -114,12 +127,7 @@ public final class JamFs implements AutoCloseable {
     }
 
     private void touch(long id) {
-        long now = clock.millis();
-        Long last = lastTouch.get(id);
-        if (last == null || now - last > 60_000) {
-            lastTouch.put(id, now);
-            catalog.touch(id, now);
-        }
+        catalog.touch(id, clock.millis());
     }
 
     // ---- state for plain tools ---------------------------------------------------------
@@ -171,8 +179,16 @@ public final class JamFs implements AutoCloseable {
 
     @Override
     public void close() {
+        housekeeping.shutdownNow();
         for (Long h : List.copyOf(handles.keySet())) release(h);
-        executor.shutdownNow();
+        transfers.cancelAll();
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) executor.shutdownNow();
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** A handle that is not open (EBADF). */

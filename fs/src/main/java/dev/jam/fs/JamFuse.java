@@ -67,7 +67,7 @@ final class JamFuse extends FuseStubFS {
         st.st_mtim.tv_nsec.set(nsec);
         st.st_ctim.tv_sec.set(sec);
         st.st_ctim.tv_nsec.set(nsec);
-        long atime = Math.max(e.atime(), e.mtime());
+        long atime = Math.max(fs.catalog().atime(e), e.mtime());
         st.st_atim.tv_sec.set(Math.floorDiv(atime, 1000));
         st.st_atim.tv_nsec.set(Math.floorMod(atime, 1000) * 1_000_000L);
     }

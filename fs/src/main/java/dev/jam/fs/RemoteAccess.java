@@ -68,6 +68,19 @@ public final class RemoteAccess implements AutoCloseable {
         }
     }
 
+    /** Connects on a background thread, so the first open does not pay for the handshake; failures are only logged. */
+    public void connectInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                store();
+            } catch (IOException e) {
+                // logged by store(); the mount works offline and retries on the next open
+            }
+        }, "jam-connect");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Whether the last connect attempt failed (for status). */
     public synchronized boolean offline() {
         return lastFailure != null;

@@ -136,6 +136,13 @@ final class Transfers {
         return true;
     }
 
+    /** Stops every download (the mount is going away); what arrived stays recorded. */
+    void cancelAll() {
+        synchronized (open) {
+            for (FileContent fc : open.values()) fc.cancel();
+        }
+    }
+
     /** The content currently open for {@code id}, or null. */
     FileContent peek(long id) {
         synchronized (open) {
