@@ -1,0 +1,25 @@
+package dev.jam.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The default cache budget: 10% of the disk the cache lives on, in whole GiB, at least 1 GiB. */
+final class CacheBudget {
+    static final long GIB = 1L << 30;
+    static final long MINIMUM = GIB;
+
+    private CacheBudget() {}
+
+    static long defaultFor(Path cacheDir) {
+        Path existing = cacheDir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return MINIMUM;
+        try {
+            return Math.max(MINIMUM, Files.getFileStore(existing).getTotalSpace() / 10 / GIB * GIB);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

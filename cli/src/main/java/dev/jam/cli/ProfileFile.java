@@ -1,0 +1,124 @@
+package dev.jam.cli;
+
+import dev.jam.fs.Sizes;
+import dev.jam.remote.SftpAddress;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code key = value} text of a profile. One setting per line; blank lines and lines starting
+ * with {@code #} are ignored; the value is the rest of the line after the first {@code =}, trimmed
+ * (no quotes; {@code #} inside a value is part of it). Paths may start with {@code ~/}. Unknown
+ * keys, repeated keys and bad values are errors naming the file and line.
+ */
+final class ProfileFile {
+    static final String REMOTE = "remote";
+    static final String MOUNTPOINT = "mountpoint";
+    static final String CACHE_DIR = "cache_dir";
+    static final String CACHE_SIZE = "cache_size";
+    static final String IDENTITY = "identity";
+    private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY);
+
+    private final Path file;
+    private final Env env;
+
+    ProfileFile(Path file, Env env) {
+        this.file = file;
+        this.env = env;
+    }
+
+    /**
+     * The profile these lines describe. Missing optional keys take their defaults:
+     * {@code cache_dir} from {@code defaultCacheDir}, {@code cache_size} from {@link CacheBudget}.
+     */
+    Profile parse(String name, List<String> lines, Path defaultCacheDir) {
+        Map<String, String> values = new HashMap<>();
+        Map<String, Integer> lineOf = new HashMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            int number = i + 1;
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) continue;
+            int eq = line.indexOf('=');
+            if (eq < 0) throw error(number, "'" + line + "' is not a setting; write key = value, or start the line with # to make it a comment");
+            String key = line.substring(0, eq).strip();
+            String value = line.substring(eq + 1).strip();
+            if (!KEYS.contains(key)) throw error(number, "unknown key '" + key + "'; known keys are " + String.join(", ", KEYS));
+            if (lineOf.containsKey(key)) throw error(number, "'" + key + "' is set twice (also on line " + lineOf.get(key) + "); keep one");
+            if (value.isEmpty()) throw error(number, "'" + key + "' has no value; write " + key + " = VALUE or remove the line");
+            values.put(key, value);
+            lineOf.put(key, number);
+        }
+        for (String required : List.of(REMOTE, MOUNTPOINT)) {
+            if (!values.containsKey(required)) {
+                throw JamException.config(file + ": '" + required + "' is missing; add a line " + required + " = ...");
+            }
+        }
+        String remote = values.get(REMOTE);
+        String remoteProblem = remoteProblem(remote);
+        if (remoteProblem != null) throw error(lineOf.get(REMOTE), remoteProblem);
+        Path mountpoint = path(values, lineOf, MOUNTPOINT);
+        Path cacheDir = values.containsKey(CACHE_DIR) ? path(values, lineOf, CACHE_DIR) : defaultCacheDir;
+        long cacheSize;
+        if (values.containsKey(CACHE_SIZE)) {
+            try {
+                cacheSize = Sizes.parse(values.get(CACHE_SIZE));
+            } catch (IllegalArgumentException e) {
+                throw error(lineOf.get(CACHE_SIZE), "cache_size: " + e.getMessage());
+            }
+            if (cacheSize <= 0) throw error(lineOf.get(CACHE_SIZE), "cache_size must be more than 0; write it like 20G");
+        } else {
+            cacheSize = CacheBudget.defaultFor(cacheDir);
+        }
+        Path identity = values.containsKey(IDENTITY) ? path(values, lineOf, IDENTITY) : null;
+        return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity);
+    }
+
+    /** The text {@link #parse} reads back into {@code profile}, every setting written out. */
+    static String format(Profile profile) {
+        StringBuilder text = new StringBuilder()
+                .append("# jam profile '").append(profile.name()).append("', written by jam init.\n")
+                .append("# One 'key = value' per line; keys: ").append(String.join(", ", KEYS)).append(".\n")
+                .append(REMOTE).append(" = ").append(profile.remote()).append('\n')
+                .append(MOUNTPOINT).append(" = ").append(profile.mountpoint()).append('\n')
+                .append(CACHE_DIR).append(" = ").append(profile.cacheDir()).append('\n')
+                .append(CACHE_SIZE).append(" = ").append(formatSize(profile.cacheSize())).append('\n');
+        if (profile.identity() != null) text.append(IDENTITY).append(" = ").append(profile.identity()).append('\n');
+        return text.toString();
+    }
+
+    /** The shortest exact form of {@code bytes} that {@link Sizes#parse} reads back: {@code 20G}, {@code 512M}, or bytes. */
+    static String formatSize(long bytes) {
+        String units = "KMGT";
+        for (int power = units.length(); power > 0; power--) {
+            long unit = 1L << (10 * power);
+            if (bytes != 0 && bytes % unit == 0) return bytes / unit + units.substring(power - 1, power);
+        }
+        return Long.toString(bytes);
+    }
+
+    /** Why {@code remote} is not an address jam understands, or {@code null} if it is one. */
+    static String remoteProblem(String remote) {
+        if (remote.startsWith("sftp://")) {
+            try {
+                SftpAddress.parse(remote);
+                return null;
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        }
+        if (remote.startsWith("file:///") || (!remote.contains("://") && remote.startsWith("/"))) return null;
+        return "remote '" + remote + "' is not an address jam knows; write sftp://user@host[:port]/path, file:///path or an absolute path";
+    }
+
+    private Path path(Map<String, String> values, Map<String, Integer> lineOf, String key) {
+        Path path = env.expand(values.get(key));
+        if (!path.isAbsolute()) throw error(lineOf.get(key), key + " must be an absolute path or start with ~/, not '" + values.get(key) + "'");
+        return path.normalize();
+    }
+
+    private JamException error(int line, String message) {
+        return JamException.config(file + ":" + line + ": " + message);
+    }
+}
