@@ -315,6 +315,43 @@ public final class Catalog implements AutoCloseable {
                 });
     }
 
+    /** A verified, durable copy of the remote version {@code remoteSize}/{@code remoteMtime}. */
+    public record Cached(long id, long size, long remoteSize, long remoteMtime, String hash) {}
+
+    /**
+     * Records complete, verified copies in one transaction: CACHED, all bytes held, the hash if
+     * none was known. A row whose remote version changed meanwhile (a refresh) is left alone.
+     */
+    public void markCached(List<Cached> copies) {
+        if (copies.isEmpty()) return;
+        List<Entry> changed = withDb(() -> {
+            conn.setAutoCommit(false);
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
+                    + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?")) {
+                for (Cached c : copies) {
+                    ps.setInt(1, Entry.State.CACHED.ordinal());
+                    ps.setLong(2, c.size());
+                    ps.setString(3, c.hash());
+                    ps.setLong(4, c.id());
+                    ps.setLong(5, c.remoteSize());
+                    ps.setLong(6, c.remoteMtime());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+                conn.commit();
+            } catch (SQLException e) {
+                conn.rollback();
+                throw e;
+            } finally {
+                conn.setAutoCommit(true);
+            }
+            List<Entry> out = new ArrayList<>();
+            for (Cached c : copies) selectById(c.id()).ifPresent(out::add);
+            return out;
+        });
+        for (Entry e : changed) publish(e);
+    }
+
     /** Records a complete, verified copy: CACHED, all {@code size} bytes held, and the hash if none was known. */
     public Entry markCached(long id, long size, String hash) {
         return update(id, "UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"

@@ -29,7 +29,7 @@ final class FileContent {
     private static final Logger log = LoggerFactory.getLogger(FileContent.class);
 
     /** Granularity of fetches for reads away from the stream. */
-    static final int BLOCK = 256 * 1024;
+    static final int BLOCK = 64 * 1024;
     /** Files up to this size are fetched whole and verified before any byte is served. */
     static final long WHOLE_FILE_LIMIT = 4L << 20;
     /** A read this far ahead of the stream waits for it instead of fetching on its own. */
@@ -41,6 +41,8 @@ final class FileContent {
     private final Transfers transfers;
     private final FileChannel channel;
     private final String expectedHash;
+    private final long remoteSize;
+    private final long remoteMtime;
 
     private final RangeSet have;
     private final RangeSet pending = new RangeSet();
@@ -50,6 +52,7 @@ final class FileContent {
     private long streamPos;
     private boolean cancel;
     private boolean complete;
+    private boolean finishing;
     private long lastReadEnd = -1;
     int refs;
     boolean retired;
@@ -60,6 +63,8 @@ final class FileContent {
         this.size = e.size();
         this.channel = channel;
         this.expectedHash = e.remoteHash();
+        this.remoteSize = e.remoteSize();
+        this.remoteMtime = e.remoteMtime();
         this.have = have;
         this.complete = complete;
     }
@@ -272,10 +277,10 @@ final class FileContent {
     /** If every byte is here, verifies the file and marks it cached (once). */
     private void maybeFinish() {
         synchronized (this) {
-            if (complete || failure != null || !have.contains(0, size)) return;
+            if (complete || finishing || failure != null || !have.contains(0, size)) return;
+            finishing = true;
         }
         try {
-            channel.force(false);
             String hash = sha256();
             if (expectedHash != null && !expectedHash.equals(hash)) {
                 IOException bad = new IOException("content of " + transfers.describe(id)
@@ -291,7 +296,8 @@ final class FileContent {
                 return;
             }
             if (channel.size() > size) channel.truncate(size);
-            transfers.catalog().markCached(id, size, hash);
+            // served from now on; recorded as CACHED once the data is on disk (Transfers.flushCompleted)
+            transfers.completed(id, size, remoteSize, remoteMtime, hash);
             synchronized (this) {
                 complete = true;
                 notifyAll();

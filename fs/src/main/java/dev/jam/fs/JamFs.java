@@ -61,15 +61,24 @@ public final class JamFs implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        housekeeping.scheduleWithFixedDelay(this::flushQuietly, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+        housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
+
+    private int flushes;
 
     private void flushQuietly() {
         try {
-            catalog.flushAccessTimes();
+            transfers.flushCompleted();
+            if (++flushes % 5 == 0) catalog.flushAccessTimes();
         } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(JamFs.class).warn("recording access times: {}", e.getMessage());
+            org.slf4j.LoggerFactory.getLogger(JamFs.class).warn("recording cache state: {}", e.getMessage());
         }
+    }
+
+    /** Records finished downloads and access times now (tests, shutdown). */
+    public void flush() {
+        transfers.flushCompleted();
+        catalog.flushAccessTimes();
     }
 
     public Catalog catalog() { return catalog; }
@@ -136,6 +145,9 @@ public final class JamFs implements AutoCloseable {
     public String state(Entry e) {
         FileContent fc = e.isFile() ? transfers.peek(e.id()) : null;
         Entry.State s = e.state();
+        if (s == Entry.State.REMOTE || s == Entry.State.PARTIAL) {
+            if (transfers.isCompleted(e.id())) s = Entry.State.CACHED;
+        }
         if (fc != null && fc.isComplete() && s != Entry.State.DIRTY && s != Entry.State.NEW) s = Entry.State.CACHED;
         else if (fc != null && s == Entry.State.REMOTE && fc.cachedBytes() > 0) s = Entry.State.PARTIAL;
         if (s.isPrecious()) return "dirty";
@@ -146,7 +158,8 @@ public final class JamFs implements AutoCloseable {
     /** Bytes of {@code e}'s content held locally. */
     public long cachedBytes(Entry e) {
         FileContent fc = e.isFile() ? transfers.peek(e.id()) : null;
-        return fc != null ? fc.cachedBytes() : e.cachedBytes();
+        if (fc != null) return fc.cachedBytes();
+        return e.isFile() && transfers.isCompleted(e.id()) ? e.size() : e.cachedBytes();
     }
 
     public List<String> xattrNames(String path) throws IOException {
@@ -189,6 +202,7 @@ public final class JamFs implements AutoCloseable {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        flush();
     }
 
     /** A handle that is not open (EBADF). */

@@ -28,6 +28,7 @@ final class JamFuse extends FuseStubFS {
     private final String fsName;
     private final long uid;
     private final long gid;
+    private final ThreadLocal<FileStat> dirStat = ThreadLocal.withInitial(() -> new FileStat(Runtime.getSystemRuntime()));
     private final ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_READ));
     private final ThreadLocal<Pointer> bufferPointers = ThreadLocal.withInitial(() -> Pointer.wrap(Runtime.getSystemRuntime(), buffers.get()));
 
@@ -44,13 +45,16 @@ final class JamFuse extends FuseStubFS {
         return fsName;
     }
 
-    private void fill(Entry e, FileStat st) {
-        int type = switch (e.kind()) {
+    private static int typeBits(Entry e) {
+        return switch (e.kind()) {
             case DIR -> FileStat.S_IFDIR;
             case SYMLINK -> FileStat.S_IFLNK;
             case FILE -> FileStat.S_IFREG;
         };
-        st.st_mode.set(type | (e.mode() & 07777));
+    }
+
+    private void fill(Entry e, FileStat st) {
+        st.st_mode.set(typeBits(e) | (e.mode() & 07777));
         st.st_ino.set(e.id());
         st.st_nlink.set(e.isDir() ? 2 : 1);
         st.st_uid.set(uid);
@@ -98,8 +102,12 @@ final class JamFuse extends FuseStubFS {
             List<Entry> entries = fs.list(path);
             filter.apply(buf, ".", null, 0);
             filter.apply(buf, "..", null, 0);
+            // type and inode in each entry (d_type), so find and file managers need no stat per file
+            FileStat st = dirStat.get();
             for (Entry e : entries) {
-                if (filter.apply(buf, e.name(), null, 0) != 0) break;
+                st.st_mode.set(typeBits(e));
+                st.st_ino.set(e.id());
+                if (filter.apply(buf, e.name(), st, 0) != 0) break;
             }
             return 0;
         } catch (Throwable t) {

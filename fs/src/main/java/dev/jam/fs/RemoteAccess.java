@@ -70,6 +70,7 @@ public final class RemoteAccess implements AutoCloseable {
 
     /** Connects on a background thread, so the first open does not pay for the handshake; failures are only logged. */
     public void connectInBackground() {
+        Warmup.inBackground();
         Thread t = new Thread(() -> {
             try {
                 store();

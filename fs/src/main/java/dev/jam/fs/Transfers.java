@@ -6,7 +6,9 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
@@ -81,6 +83,11 @@ final class Transfers {
         FileChannel ch = content.open(current.id());
         RangeSet have = new RangeSet();
         boolean complete = false;
+        Completed done = completed.get(current.id());
+        if (done != null && exists && ch.size() == done.size()) {
+            have.add(0, done.size());
+            return new FileContent(this, current, ch, have, true);
+        }
         switch (current.state()) {
             case CACHED, DIRTY, NEW -> {
                 if (exists && ch.size() == current.size()) {
@@ -134,6 +141,43 @@ final class Transfers {
         fc.retired = true;
         open.remove(fc.id, fc);
         return true;
+    }
+
+    /** A verified download whose CACHED state is not yet recorded. */
+    private record Completed(long size, long remoteSize, long remoteMtime, String hash) {}
+
+    /** Verified downloads waiting for {@link #flushCompleted}; served as complete meanwhile. */
+    private final Map<Long, Completed> completed = new java.util.concurrent.ConcurrentHashMap<>();
+
+    void completed(long id, long size, long remoteSize, long remoteMtime, String hash) {
+        completed.put(id, new Completed(size, remoteSize, remoteMtime, hash));
+    }
+
+    /** Whether {@code id} was downloaded and verified but not yet recorded. */
+    boolean isCompleted(long id) {
+        return completed.containsKey(id);
+    }
+
+    /**
+     * Makes completed downloads durable (fdatasync) and records them CACHED, many in one
+     * transaction, so a fetched file costs no synchronous disk flush on the read path. Until
+     * then the catalog still says REMOTE or PARTIAL: a crash loses only the download.
+     */
+    void flushCompleted() {
+        if (completed.isEmpty()) return;
+        Map<Long, Completed> batch = new HashMap<>(completed);
+        List<Catalog.Cached> durable = new ArrayList<>();
+        for (var e : batch.entrySet()) {
+            try (FileChannel ch = FileChannel.open(content.fileFor(e.getKey()), java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(false);
+                Completed c = e.getValue();
+                durable.add(new Catalog.Cached(e.getKey(), c.size(), c.remoteSize(), c.remoteMtime(), c.hash()));
+            } catch (IOException ex) {
+                log.warn("cache file of {} vanished before it was recorded: {}", describe(e.getKey()), ex.getMessage());
+            }
+        }
+        catalog.markCached(durable);
+        for (var e : batch.entrySet()) completed.remove(e.getKey(), e.getValue());
     }
 
     /** Stops every download (the mount is going away); what arrived stays recorded. */

@@ -114,6 +114,7 @@ public final class JamServer implements AutoCloseable {
         SshServer s = SshServer.setUpDefaultServer();
         s.setHost(bindAddress);
         s.setPort(requestedPort);
+        org.apache.sshd.core.CoreModuleProperties.TCP_NODELAY.set(s, true); // request/reply protocol: no Nagle delays
         KeyPair hk = hostKey;
         s.setKeyPairProvider(KeyPairProvider.wrap(hk));
         s.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));

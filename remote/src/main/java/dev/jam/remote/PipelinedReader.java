@@ -34,6 +34,7 @@ final class PipelinedReader extends InputStream {
     private static final Logger log = LoggerFactory.getLogger(PipelinedReader.class);
     static final int MAX_BYTES_IN_FLIGHT = Integer.getInteger("jam.sftp.readAhead", 16 << 20);
     private static final int INITIAL_WINDOW = 2;
+    private static final int FIRST_REQUEST = 32 * 1024;
     private static final int MAX_REOPENS = 2;
 
     /** An open remote file. */
@@ -62,6 +63,7 @@ final class PipelinedReader extends InputStream {
     private long position;
     private long nextRequest;
     private boolean probeInFlight;
+    private boolean firstRequest = true;
     private boolean eof;
     private boolean closed;
     private int reopens;
@@ -239,6 +241,11 @@ final class PipelinedReader extends InputStream {
                 len = (int) Math.min(chunk, end - nextRequest);
             } else {
                 len = (int) Math.min(chunk, Math.min(expected, end) - nextRequest);
+            }
+            if (firstRequest) {
+                // a small first request: its reply, and so the first byte, arrives sooner
+                len = Math.min(len, FIRST_REQUEST);
+                firstRequest = false;
             }
             if (inflight.isEmpty()) {
                 budget.acquire(len);

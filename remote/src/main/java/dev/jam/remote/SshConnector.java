@@ -124,6 +124,8 @@ final class SshConnector implements AutoCloseable {
             CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(c, 3);
         }
         CoreModuleProperties.IDLE_TIMEOUT.set(c, Duration.ZERO);
+        // SFTP is request/reply: without TCP_NODELAY, Nagle holds small requests back for tens of ms
+        CoreModuleProperties.TCP_NODELAY.set(c, true);
         CoreModuleProperties.REQUEST_EXEC_REPLY.set(c, true);
         CoreModuleProperties.AUTH_TIMEOUT.set(c, options.connectTimeout());
         CoreModuleProperties.CHANNEL_OPEN_TIMEOUT.set(c, options.connectTimeout());
