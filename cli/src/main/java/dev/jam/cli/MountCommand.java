@@ -84,8 +84,8 @@ final class MountCommand implements Callable<Integer> {
             throws IOException, InterruptedException {
         PrintWriter out = context.out();
         try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC())) {
+            remote.connectInBackground(); // the handshake overlaps the preload and the mount
             catalog.preload(200_000);
-            remote.connectInBackground();
             Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));
             Thread hook = new Thread(() -> {
                 mount.close();

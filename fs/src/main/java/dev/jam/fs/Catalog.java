@@ -325,26 +325,21 @@ public final class Catalog implements AutoCloseable {
     public void markCached(List<Cached> copies) {
         if (copies.isEmpty()) return;
         List<Entry> changed = withDb(() -> {
-            conn.setAutoCommit(false);
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
-                    + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?")) {
-                for (Cached c : copies) {
-                    ps.setInt(1, Entry.State.CACHED.ordinal());
-                    ps.setLong(2, c.size());
-                    ps.setString(3, c.hash());
-                    ps.setLong(4, c.id());
-                    ps.setLong(5, c.remoteSize());
-                    ps.setLong(6, c.remoteMtime());
-                    ps.addBatch();
+            inTransaction(() -> {
+                try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
+                        + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?")) {
+                    for (Cached c : copies) {
+                        ps.setInt(1, Entry.State.CACHED.ordinal());
+                        ps.setLong(2, c.size());
+                        ps.setString(3, c.hash());
+                        ps.setLong(4, c.id());
+                        ps.setLong(5, c.remoteSize());
+                        ps.setLong(6, c.remoteMtime());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
                 }
-                ps.executeBatch();
-                conn.commit();
-            } catch (SQLException e) {
-                conn.rollback();
-                throw e;
-            } finally {
-                conn.setAutoCommit(true);
-            }
+            });
             List<Entry> out = new ArrayList<>();
             for (Cached c : copies) selectById(c.id()).ifPresent(out::add);
             return out;
@@ -388,21 +383,16 @@ public final class Catalog implements AutoCloseable {
             if (t != null) batch.put(id, t);
         }
         withDb(() -> {
-            conn.setAutoCommit(false);
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET atime = MAX(atime, ?) WHERE id = ?")) {
-                for (var e : batch.entrySet()) {
-                    ps.setLong(1, e.getValue());
-                    ps.setLong(2, e.getKey());
-                    ps.addBatch();
+            inTransaction(() -> {
+                try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET atime = MAX(atime, ?) WHERE id = ?")) {
+                    for (var e : batch.entrySet()) {
+                        ps.setLong(1, e.getValue());
+                        ps.setLong(2, e.getKey());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
                 }
-                ps.executeBatch();
-                conn.commit();
-            } catch (SQLException e) {
-                conn.rollback();
-                throw e;
-            } finally {
-                conn.setAutoCommit(true);
-            }
+            });
             return null;
         });
     }
@@ -602,6 +592,25 @@ public final class Catalog implements AutoCloseable {
             throw new CatalogException("catalog " + file + ": " + e.getMessage(), e);
         } finally {
             db.unlock();
+        }
+    }
+
+    @FunctionalInterface
+    private interface SqlAction {
+        void run() throws SQLException;
+    }
+
+    /** Runs {@code action} as one transaction; call with {@link #db} held. */
+    private void inTransaction(SqlAction action) throws SQLException {
+        conn.setAutoCommit(false);
+        try {
+            action.run();
+            conn.commit();
+        } catch (SQLException | RuntimeException e) {
+            conn.rollback();
+            throw e;
+        } finally {
+            conn.setAutoCommit(true);
         }
     }
 
