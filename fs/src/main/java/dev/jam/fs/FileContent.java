@@ -91,12 +91,13 @@ final class FileContent {
     private void await(long offset, long end) throws IOException {
         long deadline = System.nanoTime() + transfers.readTimeout().toNanos();
         boolean whole = size <= WHOLE_FILE_LIMIT;
+        boolean started = false;
         while (true) {
             long[] fetch = null;
+            boolean inline = false;
             synchronized (this) {
                 boolean sequential = offset == 0 || offset == lastReadEnd;
                 lastReadEnd = end;
-                boolean started = false;
                 while (true) {
                     if (failure != null) throw failure;
                     if (whole ? complete : have.contains(offset, end)) return;
@@ -104,8 +105,14 @@ final class FileContent {
                             || (streaming && offset >= streamPos && offset < streamPos + STREAM_WINDOW);
                     if (useStream && !streaming) {
                         if (started) throw streamError != null ? streamError : new IOException("download of " + transfers.describe(id) + " stopped");
-                        startStream(whole ? 0 : have.firstMissing(offset, end));
                         started = true;
+                        if (whole) {
+                            // a small file is fetched by the reader's own thread: no hand-off
+                            prepareStream(0);
+                            inline = true;
+                            break;
+                        }
+                        startStream(have.firstMissing(offset, end));
                     } else if (!useStream) {
                         fetch = claimGap(offset, end);
                         if (fetch != null) break;
@@ -120,7 +127,8 @@ final class FileContent {
                     }
                 }
             }
-            fetchRange(fetch[0], fetch[1]);
+            if (inline) runStream();
+            else fetchRange(fetch[0], fetch[1]);
         }
     }
 
@@ -168,11 +176,15 @@ final class FileContent {
     }
 
     private void startStream(long from) {
+        prepareStream(from);
+        transfers.executor().execute(this::runStream);
+    }
+
+    private void prepareStream(long from) {
         streaming = true;
         streamError = null;
         cancel = false;
         streamPos = from;
-        transfers.executor().execute(this::runStream);
     }
 
     /**
@@ -236,7 +248,7 @@ final class FileContent {
     /** Copies remote bytes {@code [from, to)} into the cache file, publishing progress as it goes. */
     private void copyFromRemote(long from, long to, boolean isStream) throws IOException {
         String path = transfers.remotePath(id);
-        byte[] buf = new byte[CHUNK];
+        byte[] buf = new byte[(int) Math.max(1, Math.min(CHUNK, to - from))];
         long pos = from;
         RemoteStore store = transfers.remote().store();
         // a stream reads ahead to the end of the file; a block fetch asks for its range only
@@ -313,7 +325,7 @@ final class FileContent {
 
     private String sha256() throws IOException {
         var d = dev.jam.remote.HashAlgorithm.SHA256.newDigest();
-        ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+        ByteBuffer b = ByteBuffer.allocate((int) Math.max(4096, Math.min(size, 256 * 1024)));
         long pos = 0;
         while (pos < size) {
             b.clear();
