@@ -6,7 +6,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.List;
 import java.util.concurrent.CompletionService;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -69,15 +68,7 @@ final class TreeWalker {
         }
     }
 
-    private static DirListing result(java.util.concurrent.Future<DirListing> f) throws IOException, InterruptedException {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) throw io;
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error err) throw err;
-            throw new IOException(c);
-        }
+    private static DirListing result(java.util.concurrent.Future<DirListing> f) throws IOException {
+        return SftpRemote.await(f); // the future is done: no waiting, only the cause unwrapped
     }
 }
