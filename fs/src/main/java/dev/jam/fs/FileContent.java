@@ -136,10 +136,8 @@ final class FileContent {
     private long[] claimGap(long offset, long end) {
         long from = Math.max(0, offset - offset % BLOCK);
         long to = Math.min(size, ((end + BLOCK - 1) / BLOCK) * BLOCK);
-        long s = have.firstMissing(Math.max(from, offset), to);
-        if (s >= end) s = have.firstMissing(from, to);
-        while (s < to && pending.contains(s, s + 1)) s = Math.max(pending.firstMissing(s, to), have.firstMissing(s, to));
-        if (s >= to) return null;
+        long s = nextUnclaimed(Math.max(from, offset), to);
+        if (s >= end) return null; // what this read needs is being fetched by others: wait for them
         long e = Math.min(have.nextCovered(s, to), pending.nextCovered(s, to));
         if (streaming && s < streamPos + CHUNK && e > streamPos) e = Math.max(s, streamPos); // the stream is fetching that
         if (e <= s) return null;
@@ -235,14 +233,20 @@ final class FileContent {
 
     /** The first byte at or after {@code from} that is neither held nor claimed, or {@code size}. */
     private long nextUnclaimed(long from) {
+        return nextUnclaimed(from, size);
+    }
+
+    /** The first byte in {@code [from, to)} that is neither held nor claimed, or {@code to}. */
+    private long nextUnclaimed(long from, long to) {
         long p = from;
-        while (p < size) {
-            long a = have.firstMissing(p, size);
-            long b = pending.firstMissing(a, size);
+        while (p < to) {
+            long a = have.firstMissing(p, to);
+            if (a >= to) return to;
+            long b = pending.firstMissing(a, to);
             if (b == a) return a;
             p = b;
         }
-        return size;
+        return to;
     }
 
     /** Copies remote bytes {@code [from, to)} into the cache file, publishing progress as it goes. */
