@@ -89,7 +89,17 @@ final class Transfers {
             return new FileContent(this, current, ch, have, true);
         }
         switch (current.state()) {
-            case CACHED, DIRTY, NEW -> {
+            case DIRTY, NEW -> {
+                // the only copy of local changes: never replaced by a download
+                if (!exists || ch.size() != current.size()) {
+                    ch.close();
+                    throw new IOException("the local copy of " + describe(current.id()) + " (changed here, not yet on the server)"
+                            + " is missing or damaged in " + content.dir());
+                }
+                have.add(0, current.size());
+                complete = true;
+            }
+            case CACHED -> {
                 if (exists && ch.size() == current.size()) {
                     have.add(0, current.size());
                     complete = true;
