@@ -56,6 +56,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter out = context.out();
         Path work = Files.createTempDirectory("jam-demo-");
+        Path mnt = mountpoint != null ? mountpoint.toAbsolutePath() : work.resolve("mnt");
         CountDownLatch closed = new CountDownLatch(1);
         try {
             Path serverDir = Files.createDirectories(work.resolve("server"));
@@ -72,7 +73,6 @@ final class DemoCommand implements Callable<Integer> {
                 String url = "sftp://" + context.env().user() + "@127.0.0.1:" + server.port() + "/";
                 out.printf("Serving %,d files with 'jam serve' at %s (host key %s)%n", files, url, server.hostKeyFingerprint());
                 SshOptions ssh = SshOptions.isolated(knownHosts, List.of(clientKey));
-                Path mnt = mountpoint != null ? mountpoint.toAbsolutePath() : work.resolve("mnt");
                 Files.createDirectories(mnt);
                 try (RemoteStore store = RemoteStores.open(url, ssh);
                      Catalog catalog = Catalog.open(work.resolve("data/catalog.db"));
@@ -84,7 +84,6 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
         } finally {
-            Path mnt = mountpoint != null ? mountpoint.toAbsolutePath() : work.resolve("mnt");
             if (Mounts.isMounted(mnt)) {
                 // never walk into a live mount: that would delete through it
                 context.err().println("jam: " + mnt + " is still mounted; leaving " + work + " in place (run fusermount -u " + mnt + ")");

@@ -200,19 +200,6 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
-    /** Entries in one of {@code states} (files only). */
-    public List<Entry> inStates(Set<Entry.State> states) {
-        StringBuilder in = new StringBuilder();
-        for (Entry.State s : states) in.append(in.length() == 0 ? "" : ",").append(s.ordinal());
-        return withDb(() -> {
-            List<Entry> out = new ArrayList<>();
-            try (Statement s = conn.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT " + COLUMNS + " FROM entries WHERE kind = 0 AND state IN (" + in + ")")) {
-                while (rs.next()) out.add(row(rs));
-            }
-            return out;
-        });
-    }
 
     /** Whether {@code path} or a directory above it is pinned (kept local, never evicted). */
     public boolean isPinned(String path) {
@@ -347,24 +334,7 @@ public final class Catalog implements AutoCloseable {
         for (Entry e : changed) publish(e);
     }
 
-    /** Records a complete, verified copy: CACHED, all {@code size} bytes held, and the hash if none was known. */
-    public Entry markCached(long id, long size, String hash) {
-        return update(id, "UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
-                + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ?", ps -> {
-                    ps.setInt(1, Entry.State.CACHED.ordinal());
-                    ps.setLong(2, size);
-                    ps.setString(3, hash);
-                    ps.setLong(4, id);
-                });
-    }
 
-    /** Records the content hash of the remote version ({@code sha256:<hex>}). */
-    public Entry setRemoteHash(long id, String hash) {
-        return update(id, "UPDATE entries SET remote_hash = ? WHERE id = ?", ps -> {
-            ps.setString(1, hash);
-            ps.setLong(2, id);
-        });
-    }
 
     /**
      * Records an access through the mount. Kept in memory and written by {@link #flushAccessTimes}

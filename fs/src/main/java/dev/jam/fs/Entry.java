@@ -41,8 +41,4 @@ public record Entry(long id, long parent, String name, Kind kind, long size, lon
     public boolean isDir() { return kind == Kind.DIR; }
     public boolean isFile() { return kind == Kind.FILE; }
     public boolean isSymlink() { return kind == Kind.SYMLINK; }
-
-    public Entry withState(State s, long cached) {
-        return new Entry(id, parent, name, kind, size, mtime, mode, link, remoteSize, remoteMtime, remoteHash, s, cached, atime);
-    }
 }

@@ -1,11 +1,9 @@
 package dev.jam.fs;
 
-import dev.jam.remote.RemoteUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import ru.serce.jnrfuse.ErrorCodes;
 
-import java.io.InterruptedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -32,11 +30,7 @@ final class Errno {
         if (t instanceof ReadOnlyFileSystemException) return -ErrorCodes.EROFS();
         if (t instanceof JamFs.BadHandleException) return -ErrorCodes.EBADF();
         if (t instanceof FileSystemException f && "is a directory".equals(f.getReason())) return -ErrorCodes.EISDIR();
-        if (t instanceof RemoteUnavailableException || t instanceof InterruptedIOException) {
-            log.warn("{} {}: {}", op, path, t.getMessage());
-            return -ErrorCodes.EIO();
-        }
-        if (t instanceof java.io.IOException) {
+        if (t instanceof java.io.IOException) { // unreachable server, timeout, bad content: expected, no trace
             log.warn("{} {}: {}", op, path, t.getMessage());
             return -ErrorCodes.EIO();
         }

@@ -151,26 +151,11 @@ final class FileContent {
             copyFromRemote(from, to, false);
         } finally {
             synchronized (this) {
-                removeFromPending(from, to);
+                pending.remove(from, to);
                 notifyAll();
             }
         }
         maybeFinish();
-    }
-
-    /** Drops a finished claim: pending ranges are disjoint claims, so the others are re-added. */
-    private void removeFromPending(long from, long to) {
-        byte[] enc = pending.encode();
-        pending.clear();
-        ByteBuffer b = ByteBuffer.wrap(enc);
-        while (b.remaining() >= 16) {
-            long s = b.getLong(), e = b.getLong();
-            if (e <= from || s >= to) pending.add(s, e);
-            else {
-                if (s < from) pending.add(s, from);
-                if (e > to) pending.add(to, e);
-            }
-        }
     }
 
     private void startStream(long from) {

@@ -3,7 +3,6 @@ package dev.jam.fs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -34,7 +33,6 @@ public final class JamFs implements AutoCloseable {
     private static final List<String> XATTRS = List.of(XATTR_STATE, XATTR_CACHED);
 
     private final Catalog catalog;
-    private final ContentStore content;
     private final Transfers transfers;
     private final ExecutorService executor;
     private final java.util.concurrent.ScheduledExecutorService housekeeping;
@@ -48,7 +46,7 @@ public final class JamFs implements AutoCloseable {
     public JamFs(Catalog catalog, Path cacheDir, RemoteAccess remote, Duration readTimeout, Clock clock) throws IOException {
         this.catalog = catalog;
         this.cacheDir = cacheDir;
-        this.content = new ContentStore(cacheDir);
+        ContentStore content = new ContentStore(cacheDir);
         this.clock = clock;
         this.executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "jam-download");
@@ -212,7 +210,4 @@ public final class JamFs implements AutoCloseable {
         }
     }
 
-    static AccessDeniedException denied(String path) {
-        return new AccessDeniedException(path);
-    }
 }

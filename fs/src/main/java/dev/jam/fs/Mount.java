@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A {@link JamFs} mounted with FUSE. {@link #start} returns once the kernel shows the mount;
@@ -37,7 +36,6 @@ public final class Mount implements AutoCloseable {
     private final JamFuse fuse;
     private final Thread loop;
     private final CountDownLatch ended = new CountDownLatch(1);
-    private final AtomicInteger result = new AtomicInteger(Integer.MIN_VALUE);
     private volatile boolean closed;
 
     private Mount(Path mountpoint, JamFuse fuse, Options options) {
@@ -60,10 +58,8 @@ public final class Mount implements AutoCloseable {
         this.loop = new Thread(() -> {
             try {
                 fuse.mount(mountpoint, true, options.debug(), argv);
-                result.set(0);
             } catch (RuntimeException e) {
                 log.error("FUSE loop for {} failed: {}", mountpoint, e.getMessage());
-                result.set(-1);
             } finally {
                 ended.countDown();
             }

@@ -84,6 +84,24 @@ final class RangeSet {
         return Math.min(Math.max(starts[i], from), to);
     }
 
+    /** Removes {@code [start, end)} from the set. */
+    void remove(long start, long end) {
+        if (start >= end || n == 0) return;
+        long[] s = starts, e = ends;
+        int count = n;
+        starts = new long[Math.max(4, count + 1)];
+        ends = new long[starts.length];
+        n = 0;
+        for (int i = 0; i < count; i++) {
+            if (e[i] <= start || s[i] >= end) {
+                add(s[i], e[i]);
+            } else {
+                if (s[i] < start) add(s[i], start);
+                if (e[i] > end) add(end, e[i]);
+            }
+        }
+    }
+
     void clear() { n = 0; }
 
     byte[] encode() {

@@ -86,9 +86,8 @@ final class Transfers {
         Completed done = completed.get(current.id());
         if (done != null && exists && ch.size() == done.size()) {
             have.add(0, done.size());
-            return new FileContent(this, current, ch, have, true);
-        }
-        switch (current.state()) {
+            complete = true;
+        } else switch (current.state()) {
             case DIRTY, NEW -> {
                 // the only copy of local changes: never replaced by a download
                 if (!exists || ch.size() != current.size()) {
@@ -201,13 +200,6 @@ final class Transfers {
     FileContent peek(long id) {
         synchronized (open) {
             return open.get(id);
-        }
-    }
-
-    /** Number of files with open content or running downloads. */
-    int active() {
-        synchronized (open) {
-            return open.size();
         }
     }
 }

@@ -77,7 +77,7 @@ class CatalogTest {
             assertEquals(Entry.State.PARTIAL, e.state());
             assertEquals(4, e.cachedBytes());
             assertArrayEquals(new byte[] {1, 2}, c.ranges(id));
-            c.setRemoteHash(id, "sha256:abc");
+            c.markCached(List.of(new Catalog.Cached(id, 10, 10, 1_700_000_000_000L, "sha256:abc")));
             assertEquals("sha256:abc", c.lookup("f").orElseThrow().remoteHash());
         }
     }

@@ -58,4 +58,25 @@ class RangeSetTest {
             }
         }
     }
+
+    @Test
+    void removeAgreesWithABitmap() {
+        Random rnd = new Random(7);
+        for (int round = 0; round < 200; round++) {
+            RangeSet r = new RangeSet();
+            BitSet bits = new BitSet();
+            for (int k = 0; k < 40; k++) {
+                int s = rnd.nextInt(1000), e = s + rnd.nextInt(60);
+                if (rnd.nextBoolean()) {
+                    r.add(s, e);
+                    bits.set(s, e);
+                } else {
+                    r.remove(s, e);
+                    bits.clear(s, e);
+                }
+            }
+            assertEquals(bits.cardinality(), r.covered(), r.toString());
+            for (int p = 0; p < 1100; p++) assertEquals(bits.get(p), r.contains(p, p + 1), "byte " + p + " of " + r);
+        }
+    }
 }

@@ -30,11 +30,6 @@ public final class Names {
         return null;
     }
 
-    /** True if {@code name} may be used as one path component. */
-    public static boolean isValid(String name) {
-        return problem(name) == null;
-    }
-
     /** Throws if {@code name} is not a valid single component. */
     public static String check(String name) {
         String p = problem(name);
@@ -77,24 +72,5 @@ public final class Names {
         }
         if (b.length() >= 120) b.append("...(").append(name.length()).append(" chars)");
         return b.toString();
-    }
-
-    /**
-     * Whether a symlink target stays inside the store root when resolved from {@code linkDir}
-     * (a relative directory path). Absolute targets never do: they point into the server's
-     * filesystem, not the store.
-     */
-    public static boolean linkStaysInside(String linkDir, String target) {
-        if (target.isEmpty() || target.startsWith("/") || target.indexOf(0) >= 0) return false;
-        int depth = linkDir.isEmpty() ? 0 : linkDir.split("/").length;
-        for (String part : target.split("/")) {
-            if (part.isEmpty() || part.equals(".")) continue;
-            if (part.equals("..")) {
-                if (--depth < 0) return false;
-            } else {
-                depth++;
-            }
-        }
-        return true;
     }
 }
