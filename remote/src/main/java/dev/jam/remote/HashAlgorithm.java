@@ -28,6 +28,15 @@ public enum HashAlgorithm {
         }
     }
 
+    /** Returns {@code hex} if it is a digest of this algorithm in lowercase hex; throws otherwise. */
+    String checkHex(String hex) {
+        int length = newDigest().getDigestLength() * 2;
+        if (hex == null || hex.length() != length || !hex.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            throw new IllegalArgumentException("not a " + id + " in lowercase hex: " + Names.printable(hex));
+        }
+        return hex;
+    }
+
     public static HashAlgorithm ofId(String id) {
         for (HashAlgorithm a : values()) if (a.id.equalsIgnoreCase(id)) return a;
         throw new IllegalArgumentException("unknown hash algorithm: " + id);

@@ -14,6 +14,7 @@ import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.config.keys.AuthorizedKeysAuthenticator;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.apache.sshd.sftp.SftpModuleProperties;
+import org.apache.sshd.sftp.server.AbstractSftpSubsystemHelper;
 import org.apache.sshd.sftp.server.DirectoryHandle;
 import org.apache.sshd.sftp.server.FileHandle;
 import org.apache.sshd.sftp.server.SftpFileSystemAccessor;
@@ -31,6 +32,7 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -42,10 +44,12 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.nio.file.attribute.FileAttribute;
 import java.security.PublicKey;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * An embedded SFTP server for one directory: what {@code jam serve} runs, and what tests and the
@@ -53,7 +57,9 @@ import java.util.Set;
  *
  * <p>Public-key authentication only, against one authorized_keys file (any user name is accepted
  * once the key is); every session sees {@code root} as {@code /}, and files or directories that
- * resolve through symlinks to outside {@code root} cannot be opened. No shell, no exec, no port
+ * resolve through symlinks to outside {@code root} cannot be opened, linked, renamed or copied;
+ * symlinks are created with relative targets as sent (absolute ones are taken as inside
+ * {@code root}). No shell, no exec, no port
  * forwarding. The host key is an ed25519 key kept in an OpenSSH-format file, created (mode 0600)
  * if missing, so the fingerprint clients record stays the same across restarts. The server offers
  * the SFTP extensions jam uses: {@code posix-rename@openssh.com}, {@code check-file-name} /
@@ -75,6 +81,8 @@ public final class JamServer implements AutoCloseable {
     private final int requestedPort;
     private SshServer server;
     private KeyPair hostKey;
+    /** SFTP extensions not offered (tests: a server like a more limited one). */
+    private Set<String> hiddenExtensions = Set.of();
 
     /** A server on 127.0.0.1 and an ephemeral port. */
     public JamServer(Path root, Path hostKeyFile, Path authorizedKeys) {
@@ -95,6 +103,16 @@ public final class JamServer implements AutoCloseable {
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("invalid port " + port);
         this.requestedPort = port;
+    }
+
+    /**
+     * Makes the server not offer the SFTP extensions named (before {@link #start()}): for tests
+     * that need a server without server-side hashes, copies or hard links.
+     */
+    synchronized JamServer hideExtensions(Set<String> names) {
+        if (server != null) throw new IllegalStateException("already started");
+        hiddenExtensions = Set.copyOf(names);
+        return this;
     }
 
     /**
@@ -132,6 +150,13 @@ public final class JamServer implements AutoCloseable {
                 .build()));
         SftpModuleProperties.MAX_READDATA_PACKET_LENGTH.set(s, MAX_READ);
         SftpModuleProperties.MAX_READDIR_DATA_SIZE.set(s, 64 * 1024);
+        if (!hiddenExtensions.isEmpty()) {
+            SftpModuleProperties.CLIENT_EXTENSIONS.set(s, AbstractSftpSubsystemHelper.DEFAULT_SUPPORTED_CLIENT_EXTENSIONS.keySet().stream()
+                    .filter(n -> !hiddenExtensions.contains(n)).collect(Collectors.joining(",")));
+            SftpModuleProperties.OPENSSH_EXTENSIONS.set(s, AbstractSftpSubsystemHelper.DEFAULT_OPEN_SSH_EXTENSIONS.stream()
+                    .filter(e -> !hiddenExtensions.contains(e.getName()))
+                    .map(e -> e.getName() + "=" + e.getVersion()).collect(Collectors.joining(",")));
+        }
         s.start();
         server = s;
         log.info("serving {} over SFTP on {}:{} (host key {})", root, bindAddress, port(), hostKeyFingerprint());
@@ -211,9 +236,9 @@ public final class JamServer implements AutoCloseable {
     }
 
     /**
-     * Refuses to open files and directories that resolve, through symlinks, outside the served
-     * root (MINA's virtual file system follows them). Symlinks themselves can still be listed and
-     * read with READLINK.
+     * Refuses to open, link, rename or copy files and directories that resolve, through symlinks,
+     * outside the served root (MINA's virtual file system follows them). Symlinks themselves can
+     * still be listed and read with READLINK.
      */
     private static final class ConfinedAccessor implements SftpFileSystemAccessor {
         private final Path realRoot;
@@ -236,10 +261,54 @@ public final class JamServer implements AutoCloseable {
             return SftpFileSystemAccessor.super.openDirectory(subsystem, dirHandle, dir, handle, options);
         }
 
-        /** {@code virtual} is a path of the session's rooted file system ({@code /a/b}). */
-        private void check(Path virtual) throws IOException {
+        /**
+         * Hard links only between files inside the root. Symlinks with a relative target are made
+         * on the real file system, with the target as the client sent it (MINA's rooted file
+         * system refuses targets that climb with {@code ..}).
+         */
+        @Override
+        public void createLink(SftpSubsystemProxy subsystem, Path link, Path existing, boolean symLink) throws IOException {
+            checkParent(link);
+            if (!symLink) checkParent(existing);
+            if (!symLink || existing.isAbsolute()) {
+                SftpFileSystemAccessor.super.createLink(subsystem, link, existing, symLink);
+                return;
+            }
+            Path real = local(link);
+            Files.createSymbolicLink(real, real.getFileSystem().getPath(existing.toString()));
+        }
+
+        /** Renames only within the root (a final symlink is renamed itself, not followed). */
+        @Override
+        public void renameFile(SftpSubsystemProxy subsystem, Path oldPath, Path newPath, Collection<CopyOption> opts) throws IOException {
+            checkParent(oldPath);
+            checkParent(newPath);
+            SftpFileSystemAccessor.super.renameFile(subsystem, oldPath, newPath, opts);
+        }
+
+        @Override
+        public void copyFile(SftpSubsystemProxy subsystem, Path src, Path dst, Collection<CopyOption> opts) throws IOException {
+            check(src);
+            checkParent(dst);
+            SftpFileSystemAccessor.super.copyFile(subsystem, src, dst, opts);
+        }
+
+        /** Checks the directory holding {@code virtual}: the last component itself is not followed. */
+        private void checkParent(Path virtual) throws IOException {
+            Path parent = virtual.toAbsolutePath().normalize().getParent();
+            if (parent != null) check(parent);
+        }
+
+        /** The local path of {@code virtual}, a path of the session's rooted file system ({@code /a/b}), without resolving symlinks. */
+        private Path local(Path virtual) {
             Path local = realRoot;
             for (Path part : virtual.toAbsolutePath().normalize()) local = local.resolve(part.toString());
+            return local;
+        }
+
+        /** {@code virtual} is a path of the session's rooted file system ({@code /a/b}). */
+        private void check(Path virtual) throws IOException {
+            Path local = local(virtual);
             Path existing = local;
             while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) existing = existing.getParent();
             if (existing == null) return;

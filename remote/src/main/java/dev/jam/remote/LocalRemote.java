@@ -6,10 +6,13 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -17,6 +20,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
@@ -27,13 +31,16 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
  * A remote that is a directory on this machine: a NAS mount, an external disk, a test fixture.
  * "Server-side" hashes are computed here, where the data is. Symlinks are reported, never
  * followed out of the root. A commit reads the written file back and compares its SHA-256 with
- * what was written.
+ * what was written (or, for positioned writes, with the caller's hash). {@link #writeFrom} and
+ * {@link #preserve} copy or hard-link locally; {@link #bytesSent()} counts the bytes written
+ * through uploads.
  */
 public final class LocalRemote implements RemoteStore {
     private static final Logger log = LoggerFactory.getLogger(LocalRemote.class);
@@ -41,6 +48,7 @@ public final class LocalRemote implements RemoteStore {
 
     private final Path root;
     private final Path realRoot;
+    private final LongAdder bytesSent = new LongAdder();
 
     public LocalRemote(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
@@ -145,7 +153,43 @@ public final class LocalRemote implements RemoteStore {
         String tempRel = Temporaries.beside(path);
         Path temp = root.resolve(tempRel);
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return new LocalWrite(path, tempRel, target, temp, ch);
+        return new LocalWrite(path, tempRel, target, temp, ch, false);
+    }
+
+    @Override
+    public AtomicWrite writeFrom(String path, String base) throws IOException {
+        Path target = resolve(path);
+        Path from = resolve(base);
+        if (Files.isDirectory(target, NOFOLLOW)) throw new FileSystemException(path, null, "is a directory");
+        requireRegularFile(base, from);
+        String tempRel = Temporaries.beside(path);
+        Path temp = root.resolve(tempRel);
+        boolean ok = false;
+        try {
+            Files.copy(from, temp, LinkOption.NOFOLLOW_LINKS);
+            FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            ok = true;
+            return new LocalWrite(path, tempRel, target, temp, ch, true);
+        } finally {
+            if (!ok) Files.deleteIfExists(temp);
+        }
+    }
+
+    private static void requireRegularFile(String path, Path p) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, NOFOLLOW);
+        if (a.isSymbolicLink()) throw new FileSystemException(path, null, "not a regular file (symlink)");
+        if (a.isDirectory()) throw new FileSystemException(path, null, "is a directory");
+        if (!a.isRegularFile()) throw new FileSystemException(path, null, "not a regular file");
+    }
+
+    @Override
+    public boolean canCopyServerSide() {
+        return true;
+    }
+
+    @Override
+    public long bytesSent() {
+        return bytesSent.sum();
     }
 
     private final class LocalWrite implements AtomicWrite {
@@ -155,44 +199,108 @@ public final class LocalRemote implements RemoteStore {
         private final Path temp;
         private final FileChannel channel;
         private final OutputStream out;
+        private final boolean fromBase;
         private final java.security.MessageDigest digest = HashAlgorithm.SHA256.newDigest();
+        private Boolean positioned;
         private long written;
         private boolean committed;
 
-        LocalWrite(String path, String tempRel, Path target, Path temp, FileChannel channel) {
+        LocalWrite(String path, String tempRel, Path target, Path temp, FileChannel channel, boolean fromBase) {
             this.path = path;
             this.tempRel = tempRel;
             this.target = target;
             this.temp = temp;
             this.channel = channel;
+            this.fromBase = fromBase;
+            this.positioned = fromBase ? Boolean.TRUE : null;
             OutputStream raw = Channels.newOutputStream(channel);
             this.out = new OutputStream() {
-                @Override public void write(int b) throws IOException { raw.write(b); digest.update((byte) b); written++; }
+                @Override public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
                 @Override public void write(byte[] b, int off, int len) throws IOException {
                     raw.write(b, off, len);
                     digest.update(b, off, len);
                     written += len;
+                    bytesSent.add(len);
                 }
                 @Override public void close() { /* closed by commit */ }
             };
         }
 
-        @Override public OutputStream stream() { return out; }
+        private void mode(boolean positionedWrite) throws IOException {
+            if (committed || !channel.isOpen()) throw new IOException("upload of " + path + " already " + (committed ? "committed" : "closed"));
+            if (positioned != null && positioned != positionedWrite) {
+                throw new IllegalStateException(positionedWrite ? "the upload of " + path + " is streamed: no positioned writes"
+                        : fromBase ? "a write from a base file takes writeAt/truncate, not a stream: " + path
+                        : "positioned writes already made to the upload of " + path);
+            }
+            positioned = positionedWrite;
+        }
+
+        @Override
+        public OutputStream stream() throws IOException {
+            mode(false);
+            return out;
+        }
+
+        @Override
+        public void writeAt(long offset, byte[] data, int off, int len) throws IOException {
+            java.util.Objects.checkFromIndexSize(off, len, data.length);
+            if (offset < 0) throw new IllegalArgumentException("negative offset " + offset);
+            mode(true);
+            ByteBuffer b = ByteBuffer.wrap(data, off, len);
+            for (long at = offset; b.hasRemaining(); ) at += channel.write(b, at);
+            bytesSent.add(len);
+        }
+
+        @Override
+        public void truncate(long size) throws IOException {
+            if (size < 0) throw new IllegalArgumentException("negative size " + size);
+            mode(true);
+            // FileChannel.truncate only shortens
+            if (size < channel.size()) channel.truncate(size);
+            else if (size > channel.size()) channel.write(ByteBuffer.allocate(1), size - 1);
+        }
+
         @Override public String tempPath() { return tempRel; }
 
         @Override
         public RemoteEntry commit(long mtimeMillis) throws IOException {
+            if (Boolean.TRUE.equals(positioned)) {
+                throw new IllegalStateException("positioned writes to " + path + " are committed with the SHA-256 of the intended content");
+            }
+            return commit(mtimeMillis, null, false);
+        }
+
+        @Override
+        public RemoteEntry commit(long mtimeMillis, String expectedSha256Hex) throws IOException {
+            return commit(mtimeMillis, HashAlgorithm.SHA256.checkHex(expectedSha256Hex), true);
+        }
+
+        private RemoteEntry commit(long mtimeMillis, String expected, boolean checked) throws IOException {
+            if (committed) throw new IllegalStateException("already committed: " + path);
+            if (!channel.isOpen()) throw new IOException("upload of " + path + " was closed");
+            boolean isPositioned = Boolean.TRUE.equals(positioned);
             channel.force(true);
             channel.close();
-            long size = Files.size(temp);
-            if (size != written) throw new IOException("upload of " + path + " incomplete: " + size + " of " + written + " bytes");
+            String want = isPositioned ? expected : HexFormat.of().formatHex(digest.digest());
+            if (checked && !want.equals(expected)) {
+                throw new IOException("upload of " + path + " is not the expected content: what was sent has sha256 "
+                        + want + ", expected " + expected);
+            }
+            if (!isPositioned) {
+                long size = Files.size(temp);
+                if (size != written) throw new IOException("upload of " + path + " incomplete: " + size + " of " + written + " bytes");
+            }
             // read back what the disk (or the NAS behind it) holds: the local copy may be dropped on this check
-            String sent = HexFormat.of().formatHex(digest.digest());
             String stored = hashFile(temp, HashAlgorithm.SHA256);
-            if (!stored.equals(sent)) {
-                throw new IOException("upload of " + path + " corrupted: the stored sha256 is " + stored + ", the content sent has " + sent);
+            if (!stored.equals(want)) {
+                throw new IOException("upload of " + path + " corrupted: the stored sha256 is " + stored + ", "
+                        + (isPositioned ? "the intended content (from the caller) has " : "the content sent has ") + want);
             }
             if (mtimeMillis >= 0) Files.setLastModifiedTime(temp, FileTime.fromMillis(mtimeMillis));
+            if (Files.isRegularFile(target, NOFOLLOW)) {
+                Files.setAttribute(temp, "unix:mode", (Integer) Files.getAttribute(target, "unix:mode", NOFOLLOW) & 07777);
+            }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             committed = true;
             return stat(path);
@@ -220,6 +328,73 @@ public final class LocalRemote implements RemoteStore {
     @Override
     public void mkdir(String path) throws IOException {
         Files.createDirectory(resolve(path));
+    }
+
+    @Override
+    public void mkdirs(String path) throws IOException {
+        Names.checkPath(path);
+        if (path.isEmpty()) return;
+        String[] parts = path.split("/");
+        String prefix = "";
+        for (int i = 0; i < parts.length; i++) {
+            prefix = Names.child(prefix, parts[i]);
+            Path p = root.resolve(prefix);
+            boolean last = i == parts.length - 1;
+            if (!Files.exists(p, NOFOLLOW)) {
+                try {
+                    Files.createDirectory(p);
+                    continue;
+                } catch (FileAlreadyExistsException madeMeanwhile) {
+                    // checked below
+                }
+            }
+            if (Files.isSymbolicLink(p) && !last) {
+                throw new NoSuchFileException(prefix, null, "is a symlink (not followed, it may leave the remote root)");
+            }
+            if (!Files.isDirectory(p, NOFOLLOW)) throw new FileAlreadyExistsException(prefix, null, "exists and is not a directory");
+        }
+    }
+
+    @Override
+    public void setMode(String path, int mode) throws IOException {
+        Path p = resolve(path);
+        if (Files.isSymbolicLink(p)) throw new FileSystemException(path, null, "is a symlink: not following it");
+        Files.setAttribute(p, "unix:mode", mode & 07777, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    @Override
+    public void symlink(String linkPath, String target) throws IOException {
+        Names.checkLinkTarget(target);
+        Path link = resolve(linkPath);
+        if (linkPath.isEmpty()) throw new FileAlreadyExistsException("/");
+        Files.createSymbolicLink(link, link.getFileSystem().getPath(target));
+    }
+
+    /** {@inheritDoc} Here: a hard link where the file system allows, else a copy (temporary file, then renamed). */
+    @Override
+    public void preserve(String path, String keepAs) throws IOException {
+        Path from = resolve(path);
+        Names.checkPath(keepAs);
+        if (keepAs.isEmpty()) throw new FileAlreadyExistsException("/");
+        requireRegularFile(path, from);
+        mkdirs(Names.parent(keepAs));
+        Path to = resolve(keepAs);
+        if (Files.exists(to, NOFOLLOW)) throw new FileAlreadyExistsException(keepAs);
+        try {
+            Files.createLink(to, from);
+            return;
+        } catch (FileAlreadyExistsException | NoSuchFileException e) {
+            throw e;
+        } catch (UnsupportedOperationException | FileSystemException e) {
+            log.debug("cannot hard-link {} ({}); copying it", Names.printable(path), e.toString());
+        }
+        Path temp = root.resolve(Temporaries.beside(keepAs));
+        try {
+            Files.copy(from, temp, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES);
+            Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
     }
 
     @Override

@@ -45,6 +45,13 @@ public final class Names {
         return path;
     }
 
+    /** Throws unless {@code target} can be stored as a symlink's target: not empty, no NUL. */
+    static String checkLinkTarget(String target) {
+        if (target == null || target.isEmpty()) throw new IllegalArgumentException("empty symlink target");
+        if (target.indexOf('\0') >= 0) throw new IllegalArgumentException("symlink target contains NUL: " + printable(target));
+        return target;
+    }
+
     /** Joins a directory path and a name. */
     public static String child(String dir, String name) {
         return dir.isEmpty() ? name : dir + "/" + name;

@@ -63,6 +63,19 @@ final class PathGuard {
         if (problem != null) throw problem;
     }
 
+    /** Collects the replies of several {@link #send}s; throws the first problem found. */
+    static void check(SftpConnection c, Pending... pending) throws IOException {
+        IOException first = null;
+        for (Pending p : pending) {
+            try {
+                check(c, p);
+            } catch (IOException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
+    }
+
     /** Checks the directories leading to {@code path} (and {@code path} itself when {@code self}): one round trip. */
     static void checkNow(SftpConnection c, String path, boolean self) throws IOException {
         check(c, send(c, path, self));

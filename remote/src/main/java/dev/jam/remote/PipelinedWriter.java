@@ -9,14 +9,17 @@ import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.HexFormat;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Writes one remote file sequentially with several WRITE requests in flight, hashing the bytes as
- * they pass. Data is copied once, straight into the request buffer; {@link #flush()} sends a
- * partly filled request at once (so frequent flushing makes small requests). At most
- * {@link #MAX_BYTES_IN_FLIGHT} bytes wait for acknowledgement. A failure reported by the server
- * surfaces on a later write or at {@link #finish()}. {@link #close()} does nothing: the
- * {@link AtomicWrite} owning this stream finishes it. Not thread-safe.
+ * Writes one remote file with several WRITE requests in flight: sequentially as an
+ * {@link OutputStream}, hashing the bytes as they pass, or at given offsets with
+ * {@link #writeAt} (not hashed; the owner never mixes the two). Data is copied once, straight
+ * into the request buffer; {@link #flush()} sends a partly filled request at once (so frequent
+ * flushing makes small requests). At most {@link #MAX_BYTES_IN_FLIGHT} bytes wait for
+ * acknowledgement. A failure reported by the server surfaces on a later write or at
+ * {@link #finish()}. {@link #close()} does nothing: the {@link AtomicWrite} owning this stream
+ * finishes it. Not thread-safe.
  */
 final class PipelinedWriter extends OutputStream {
     static final int MAX_BYTES_IN_FLIGHT = Integer.getInteger("jam.sftp.writeBehind", 4 << 20);
@@ -26,6 +29,8 @@ final class PipelinedWriter extends OutputStream {
     private final JamSftpClient client;
     private final byte[] handle;
     private final MessageDigest digest;
+    /** The store's count of content bytes sent. */
+    private final LongAdder sent;
     private final int chunk;
     private final int maxInFlight;
     private final ArrayDeque<Integer> acks = new ArrayDeque<>();
@@ -37,9 +42,13 @@ final class PipelinedWriter extends OutputStream {
     private IOException failure;
     private boolean finished;
 
-    /** @param digest hashes the content as written, or {@code null} */
-    PipelinedWriter(String path, SftpConnection conn, byte[] handle, MessageDigest digest) {
+    /**
+     * @param digest hashes the content as written, or {@code null}
+     * @param sent   counts the data bytes of every WRITE request sent
+     */
+    PipelinedWriter(String path, SftpConnection conn, byte[] handle, MessageDigest digest, LongAdder sent) {
         this.path = path;
+        this.sent = sent;
         this.conn = conn;
         this.client = conn.client;
         this.handle = handle;
@@ -79,12 +88,46 @@ final class PipelinedWriter extends OutputStream {
 
     private void sendChunk() throws IOException {
         if (filled == 0) return;
+        send(offset, filled);
+        offset += filled;
+        filled = 0;
+    }
+
+    /** Sends the request buffer's {@code length} bytes for {@code at}; waits while too many are in flight. */
+    private void send(long at, int length) throws IOException {
         try {
-            int id = client.sendWrite(request, handle, offset, filled);
+            int id = client.sendWrite(request, handle, at, length);
+            sent.add(length);
             acks.addLast(id);
-            offset += filled;
-            filled = 0;
             while (acks.size() >= maxInFlight) awaitAck();
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
+    /**
+     * Writes {@code len} bytes at {@code position}, in requests of at most the server's size,
+     * without hashing them. Not to be mixed with stream writes.
+     */
+    void writeAt(long position, byte[] b, int off, int len) throws IOException {
+        check();
+        if (filled != 0) throw new IllegalStateException("positioned write while stream data is buffered");
+        byte[] dst = request.array();
+        while (len > 0) {
+            int n = Math.min(len, chunk);
+            System.arraycopy(b, off, dst, dataStart, n);
+            send(position, n);
+            position += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Waits until the server has acknowledged every write sent so far. */
+    void drain() throws IOException {
+        check();
+        try {
+            while (!acks.isEmpty()) awaitAck();
         } catch (IOException e) {
             throw fail(e);
         }
@@ -109,11 +152,7 @@ final class PipelinedWriter extends OutputStream {
     void finish() throws IOException {
         check();
         sendChunk();
-        try {
-            while (!acks.isEmpty()) awaitAck();
-        } catch (IOException e) {
-            throw fail(e);
-        }
+        drain();
         finished = true;
     }
 
@@ -123,7 +162,7 @@ final class PipelinedWriter extends OutputStream {
         acks.clear();
     }
 
-    /** Bytes written so far. */
+    /** Bytes written to the stream so far. */
     long written() {
         return written;
     }

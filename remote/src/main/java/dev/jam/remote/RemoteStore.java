@@ -11,7 +11,10 @@ import java.util.function.Consumer;
  *
  * <p>Paths are relative to the store's root, use {@code /} as separator, never start with
  * {@code /}, and the root itself is {@code ""}. Every name a store returns has passed
- * {@link Names#check}; entries whose names fail are skipped and logged, never returned.
+ * {@link Names#check}; entries whose names fail are skipped and logged, never returned. Every
+ * path argument must pass {@link Names#checkPath} ({@link IllegalArgumentException} otherwise);
+ * jam's own {@code .jam/...} paths are ordinary paths. No operation follows a symlink on the way
+ * to its path, so nothing reaches outside the root.
  *
  * <p>Implementations are thread-safe: the mount reads several files at once through one store.
  * Errors are standard {@code java.nio.file} exceptions where one fits
@@ -81,6 +84,34 @@ public interface RemoteStore extends AutoCloseable {
      */
     AtomicWrite write(String path) throws IOException;
 
+    /**
+     * Starts an atomic write of {@code path} whose temporary file begins as a copy of the file
+     * {@code base} (usually {@code path} itself), made where the data is: no content crosses the
+     * network. Change it with {@link AtomicWrite#writeAt} and {@link AtomicWrite#truncate}, then
+     * {@link AtomicWrite#commit(long, String)} with the SHA-256 of the complete intended content.
+     * A delta upload: changing 1 MiB of a 1 GiB file sends about 1 MiB.
+     *
+     * <p>SFTP stores copy with the {@code copy-data} extension (OpenSSH's sftp-server 9.0 and
+     * later, MINA SSHD); a local store copies the file locally.
+     *
+     * @throws IOException                       the store cannot copy server-side
+     *                                           ({@link #canCopyServerSide()} is false); the message says so
+     * @throws java.nio.file.NoSuchFileException {@code base} does not exist
+     * @throws java.nio.file.FileSystemException {@code base} is not a regular file (a symlink is not
+     *                                           followed), or {@code path} is a directory
+     */
+    AtomicWrite writeFrom(String path, String base) throws IOException;
+
+    /** Whether {@link #writeFrom} works here: the store can copy a file without the data crossing the network. */
+    boolean canCopyServerSide() throws IOException;
+
+    /**
+     * Bytes of file content sent to the server since this store was opened: the data of every
+     * SFTP WRITE request (resent data counts again; verification reads and server-side copies do
+     * not count). A local store counts the bytes written through {@link AtomicWrite}s. Thread-safe.
+     */
+    long bytesSent();
+
     /** Renames {@code from} to {@code to}, replacing a file at {@code to} atomically where the server allows. */
     void rename(String from, String to) throws IOException;
 
@@ -93,8 +124,55 @@ public interface RemoteStore extends AutoCloseable {
     /** Removes an empty directory. */
     void rmdir(String path) throws IOException;
 
+    /**
+     * Creates the directory {@code path} and any missing parents, like {@code mkdir -p}. A
+     * directory that already exists is fine.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException a component exists and is not a directory (a symlink is not one)
+     * @throws java.nio.file.NoSuchFileException         a directory on the way is a symlink (never followed)
+     */
+    void mkdirs(String path) throws IOException;
+
     /** Sets the modification time (milliseconds since the epoch) of {@code path}. */
     void setMtime(String path, long mtimeMillis) throws IOException;
+
+    /**
+     * Sets the permission bits of {@code path} to {@code mode & 07777} (other bits are ignored).
+     * A final symlink is not followed: setting the mode of a symlink fails. Servers may keep
+     * fewer bits (MINA SSHD drops setuid, setgid and sticky).
+     */
+    void setMode(String path, int mode) throws IOException;
+
+    /**
+     * Creates a symlink at {@code linkPath} pointing to {@code target}, stored as given (it may
+     * point anywhere; jam reports symlinks and never follows them). A local store keeps what
+     * {@link java.nio.file.Path} makes of it (repeated and trailing slashes dropped).
+     *
+     * @throws java.nio.file.FileAlreadyExistsException something exists at {@code linkPath}
+     * @throws IllegalArgumentException                  {@code target} is empty or contains NUL
+     */
+    void symlink(String linkPath, String target) throws IOException;
+
+    /**
+     * Makes {@code keepAs} (a new path, typically under {@code .jam/versions/}; missing parent
+     * directories are created like {@link #mkdirs}) hold the current content of the regular file
+     * {@code path}, leaving {@code path} in place where the server allows. The means, best first:
+     * <ol>
+     *   <li>a hard link ({@code hardlink@openssh.com}; a local store links where the file system
+     *       can). Instant, no copy; {@code keepAs} shares the file with {@code path}, which stays
+     *       right because jam replaces files (see {@link #write}) instead of rewriting them;
+     *       a program on the server that rewrites {@code path} in place changes {@code keepAs} too;
+     *   <li>a server-side copy ({@code copy-data}, see {@link #writeFrom}) under a temporary name,
+     *       renamed to {@code keepAs} when complete, with {@code path}'s mtime and permissions;
+     *   <li>a rename of {@code path} to {@code keepAs}: {@code path} is then absent until the caller
+     *       writes it again.
+     * </ol>
+     *
+     * @throws java.nio.file.FileAlreadyExistsException {@code keepAs} exists
+     * @throws java.nio.file.NoSuchFileException         {@code path} does not exist
+     * @throws java.nio.file.FileSystemException         {@code path} is not a regular file
+     */
+    void preserve(String path, String keepAs) throws IOException;
 
     /** The hash algorithms the server can compute itself, best first; empty if none. */
     List<HashAlgorithm> hashAlgorithms() throws IOException;

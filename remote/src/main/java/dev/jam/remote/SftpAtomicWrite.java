@@ -12,26 +12,48 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * An upload to a temporary name beside the target, made visible by one rename at commit.
  *
+ * <p>Content arrives streamed ({@link #stream()}, hashed with SHA-256 as it is sent) or
+ * positioned ({@link #writeAt}, {@link #truncate}; also every write started by
+ * {@link RemoteStore#writeFrom}, whose temporary file begins as a server-side copy). For
+ * positioned writes the size the file should have is tracked here: the base's size, raised by
+ * writes past the end, set by truncations. A truncation that shortens the file is an FSETSTAT
+ * size (after the writes before it are acknowledged); one that lengthens it writes a zero byte at
+ * the new end (MINA SSHD servers cannot lengthen a file with FSETSTAT).
+ *
  * <p>Commit: waits for every write to be acknowledged; then, in one round trip, reads the
  * temporary file's size (FSTAT), sets its mtime and, if the target existed, its permissions
  * (FSETSTAT; a refusal is logged, not fatal), flushes it to disk ({@code fsync@openssh.com} where
- * offered) and closes it. The size must equal the bytes written; where the server can hash, its
- * hash of the temporary file (computed meanwhile, on another channel or thread) must equal the
- * hash computed while streaming. Only then is the file
- * renamed over the target ({@code posix-rename@openssh.com}: atomic). Any failure leaves the
- * target untouched and the temporary file in place until {@link #close()} removes it.
+ * offered) and closes it. The size must equal the bytes written (streamed) or the tracked size
+ * (positioned). Then the content is verified by SHA-256, against the hash computed while sending
+ * (streamed) or the caller's hash (positioned; for streamed writes a caller's hash must equal the
+ * one computed while sending):
+ * <ul>
+ *   <li>where the server can compute SHA-256 ({@link ServerHashes}: {@code check-file-name}, or
+ *       {@code sha256sum}/{@code openssl} over exec), the server's hash of the temporary file,
+ *       computed meanwhile on another channel or thread;
+ *   <li>otherwise (SFTP-only accounts) the temporary file is read back over the connection and
+ *       hashed here: as many bytes again as the file holds, but nothing unverified is renamed.
+ * </ul>
+ * Only then is the file renamed over the target ({@code posix-rename@openssh.com}: atomic). Any
+ * failure leaves the target untouched and the temporary file in place until {@link #close()}
+ * removes it.
  */
 final class SftpAtomicWrite implements AtomicWrite {
     private static final Logger log = LoggerFactory.getLogger(SftpAtomicWrite.class);
     /** Slowest server disk assumed when waiting for fsync and server-side hashes. */
-    private static final long SLOW_BYTES_PER_SECOND = 20L << 20;
+    static final long SLOW_BYTES_PER_SECOND = 20L << 20;
+    private static final byte[] ZERO = new byte[1];
+
+    private enum Mode { UNDECIDED, STREAM, POSITIONED }
 
     private final SftpRemote store;
     private final SftpConnection conn;
@@ -39,15 +61,22 @@ final class SftpAtomicWrite implements AtomicWrite {
     private final String tempRel;
     private final byte[] handle;
     private final Integer targetMode;
-    private final HashAlgorithm verifyWith;
     private final PipelinedWriter writer;
     private final ServerHashes.Capability hashes;
+    private final boolean fromBase;
+    private Mode mode;
+    /** Positioned writes: the size the temporary file should have. */
+    private long size;
     private boolean handleOpen = true;
     private boolean committed;
     private boolean closed;
 
+    /**
+     * @param baseSize the size of the temporary file's copied content ({@link RemoteStore#writeFrom}),
+     *                 or -1 for an empty temporary file ({@link RemoteStore#write})
+     */
     SftpAtomicWrite(SftpRemote store, SftpConnection conn, String path, String tempRel, byte[] handle,
-                    Integer targetMode, ServerHashes.Capability hashes) {
+                    Integer targetMode, ServerHashes.Capability hashes, long baseSize, LongAdder sent) {
         this.store = store;
         this.conn = conn;
         this.path = path;
@@ -55,14 +84,59 @@ final class SftpAtomicWrite implements AtomicWrite {
         this.handle = handle;
         this.targetMode = targetMode;
         this.hashes = hashes;
-        this.verifyWith = hashes.algorithms().isEmpty() ? null : hashes.algorithms().get(0);
-        this.writer = new PipelinedWriter(path, conn, handle, verifyWith == null ? null : verifyWith.newDigest());
+        this.fromBase = baseSize >= 0;
+        this.mode = fromBase ? Mode.POSITIONED : Mode.UNDECIDED;
+        this.size = Math.max(0, baseSize);
+        this.writer = new PipelinedWriter(path, conn, handle, HashAlgorithm.SHA256.newDigest(), sent);
+    }
+
+    private void checkOpen() throws IOException {
+        if (committed || closed) throw new IOException("upload of " + path + " already " + (committed ? "committed" : "closed"));
     }
 
     @Override
     public OutputStream stream() throws IOException {
-        if (committed || closed) throw new IOException("upload of " + path + " already " + (committed ? "committed" : "closed"));
+        checkOpen();
+        if (mode == Mode.POSITIONED) {
+            throw new IllegalStateException(fromBase ? "a write from a base file takes writeAt/truncate, not a stream: " + path
+                    : "positioned writes already made to the upload of " + path);
+        }
+        mode = Mode.STREAM;
         return writer;
+    }
+
+    private void positioned() throws IOException {
+        checkOpen();
+        if (mode == Mode.STREAM) throw new IllegalStateException("the upload of " + path + " is streamed: no positioned writes");
+        mode = Mode.POSITIONED;
+    }
+
+    @Override
+    public void writeAt(long offset, byte[] data, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, data.length);
+        if (offset < 0) throw new IllegalArgumentException("negative offset " + offset);
+        positioned();
+        if (len == 0) return;
+        writer.writeAt(offset, data, off, len);
+        size = Math.max(size, offset + len);
+    }
+
+    @Override
+    public void truncate(long newSize) throws IOException {
+        if (newSize < 0) throw new IllegalArgumentException("negative size " + newSize);
+        positioned();
+        if (newSize > size) {
+            writer.writeAt(newSize - 1, ZERO, 0, 1);
+        } else if (newSize < size) {
+            writer.drain();
+            try {
+                JamSftpClient c = conn.client;
+                c.expectOk(c.reply(SftpConstants.SSH_FXP_FSETSTAT, c.sendFsetstat(handle, new Attributes().size(newSize))));
+            } catch (IOException e) {
+                throw store.translate(e, conn, path);
+            }
+        }
+        size = newSize;
     }
 
     @Override
@@ -72,18 +146,36 @@ final class SftpAtomicWrite implements AtomicWrite {
 
     @Override
     public RemoteEntry commit(long mtimeMillis) throws IOException {
+        if (mode == Mode.POSITIONED) {
+            throw new IllegalStateException("positioned writes to " + path + " are committed with the SHA-256 of the intended content");
+        }
+        return commit(mtimeMillis, null, false);
+    }
+
+    @Override
+    public RemoteEntry commit(long mtimeMillis, String expectedSha256Hex) throws IOException {
+        return commit(mtimeMillis, HashAlgorithm.SHA256.checkHex(expectedSha256Hex), true);
+    }
+
+    private RemoteEntry commit(long mtimeMillis, String expected, boolean checked) throws IOException {
         if (committed) throw new IllegalStateException("already committed: " + path);
         if (closed) throw new IOException("upload of " + path + " was closed");
+        boolean positioned = mode == Mode.POSITIONED;
         try {
             long t0 = System.nanoTime();
             writer.finish();
             long t1 = System.nanoTime();
-            long size = writer.written();
+            long size = positioned ? this.size : writer.written();
+            String want = positioned ? expected : writer.hashHex();
+            if (checked && !want.equals(expected)) {
+                throw new IOException("upload of " + path + " is not the expected content: what was sent has sha256 "
+                        + want + ", expected " + expected);
+            }
             Duration slow = conn.client.replyTimeout().plusSeconds(size / SLOW_BYTES_PER_SECOND);
             JamSftpClient c = conn.client;
             // every write is acknowledged, so the server can hash the file while it is flushed to disk
-            Future<Optional<String>> serverHash = verifyWith == null ? null
-                    : store.background(() -> ServerHashes.hash(conn, hashes, conn.abs(tempRel), size, verifyWith, slow));
+            Future<Optional<String>> serverHash = !hashes.supports(HashAlgorithm.SHA256) ? null
+                    : store.background(() -> ServerHashes.hash(conn, hashes, conn.abs(tempRel), size, HashAlgorithm.SHA256, slow));
 
             int stat = c.sendHandle(SftpConstants.SSH_FXP_FSTAT, handle);
             Attributes set = new Attributes();
@@ -117,21 +209,24 @@ final class SftpAtomicWrite implements AtomicWrite {
                 throw new IOException("upload of " + path + " incomplete: the server holds " + actual.getSize() + " of " + size + " bytes");
             }
             long t2 = System.nanoTime();
-            if (serverHash != null) {
-                String sent = writer.hashHex();
-                Optional<String> onServer = SftpRemote.await(serverHash);
-                if (onServer.isPresent() && !onServer.get().equals(sent)) {
-                    throw new IOException("upload of " + path + " corrupted: the server's " + verifyWith.id() + " is "
-                            + onServer.get() + ", the content sent has " + sent);
-                }
+            String how = "the server's sha256";
+            String stored = serverHash == null ? null : SftpRemote.await(serverHash).orElse(null);
+            if (stored == null) {
+                how = "the sha256 read back";
+                stored = store.readBackSha256(conn, tempRel);
+            }
+            if (!stored.equals(want)) {
+                throw new IOException("upload of " + path + " corrupted: " + how + " is " + stored + ", "
+                        + (positioned ? "the intended content (from the caller) has " : "the content sent has ") + want
+                        + (fromBase ? " (or the base file changed)" : ""));
             }
             long t3 = System.nanoTime();
             store.renameOver(conn, tempRel, path);
             committed = true;
             if (log.isDebugEnabled()) {
-                log.debug("committed {} ({} bytes): last writes {} ms, close+fsync {} ms, then waited {} ms for the server's {}, rename {} ms",
+                log.debug("committed {} ({} bytes): last writes {} ms, close+fsync {} ms, then {} ms for {}, rename {} ms",
                         Names.printable(path), size, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                        (t3 - t2) / 1_000_000, verifyWith == null ? "hash" : verifyWith.id(), (System.nanoTime() - t3) / 1_000_000);
+                        (t3 - t2) / 1_000_000, how, (System.nanoTime() - t3) / 1_000_000);
             }
             return store.statOn(conn, path);
         } catch (IOException e) {

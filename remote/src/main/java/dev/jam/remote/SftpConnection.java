@@ -22,6 +22,8 @@ final class SftpConnection implements AutoCloseable {
     static final String FSYNC = "fsync@openssh.com";
     static final String CHECK_FILE_NAME = "check-file-name";
     static final String LIMITS = "limits@openssh.com";
+    static final String COPY_DATA = "copy-data";
+    static final String HARDLINK = "hardlink@openssh.com";
 
     /** Largest read or write request jam sends (OpenSSH's sftp-server answers up to 255 KiB). */
     static final int MAX_CHUNK = Integer.getInteger("jam.sftp.maxChunk", 255 * 1024);
@@ -35,17 +37,23 @@ final class SftpConnection implements AutoCloseable {
     final boolean posixRename;
     final boolean fsync;
     final boolean checkFile;
+    /** The server copies between open files itself ({@code copy-data}). */
+    final boolean copyData;
+    /** The server makes hard links ({@code hardlink@openssh.com}). */
+    final boolean hardlink;
     final int readChunk;
     final int writeChunk;
 
     private SftpConnection(ClientSession session, JamSftpClient client, String root, boolean posixRename,
-                           boolean fsync, boolean checkFile, int readChunk, int writeChunk) {
+                           boolean fsync, boolean checkFile, boolean copyData, boolean hardlink, int readChunk, int writeChunk) {
         this.session = session;
         this.client = client;
         this.root = root;
         this.posixRename = posixRename;
         this.fsync = fsync;
         this.checkFile = checkFile;
+        this.copyData = copyData;
+        this.hardlink = hardlink;
         this.readChunk = readChunk;
         this.writeChunk = writeChunk;
     }
@@ -91,7 +99,8 @@ final class SftpConnection implements AutoCloseable {
             }
         }
         log.debug("SFTP root {}, extensions {}, read {} / write {} bytes per request", root, ext, readChunk, writeChunk);
-        return new SftpConnection(session, client, root, posixRename, fsync, checkFile, readChunk, writeChunk);
+        return new SftpConnection(session, client, root, posixRename, fsync, checkFile, ext.contains(COPY_DATA),
+                ext.contains(HARDLINK), readChunk, writeChunk);
     }
 
     /** The absolute server path of a store-relative path. */

@@ -1,5 +1,7 @@
 package dev.jam.remote;
 
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.sftp.client.SftpClient.Attributes;
 import org.apache.sshd.sftp.client.extensions.openssh.OpenSSHPosixRenameExtension;
 import org.apache.sshd.sftp.client.impl.SftpResponse;
@@ -10,14 +12,17 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -26,6 +31,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -49,9 +55,14 @@ import java.util.function.Consumer;
  * SFTP {@code check-file-name} extension where offered (MINA servers, {@link JamServer}), else with
  * {@code openssl dgst} or {@code sha256sum} / {@code sha1sum} / {@code md5sum} over an exec channel
  * where the account may run commands (OpenSSH with a shell), else not at all (SFTP-only accounts).
- * {@link AtomicWrite#commit} always checks the size of an upload and, where the server can hash,
- * compares the server's SHA-256 (or best algorithm) of the uploaded file with the hash computed
- * while sending.
+ * {@link AtomicWrite#commit} always checks the size of an upload, then its SHA-256: the server's
+ * where it can compute SHA-256, else the uploaded file read back (see {@link SftpAtomicWrite}).
+ *
+ * <p><b>Delta writes and versions.</b> {@link #writeFrom} starts the temporary file as a copy
+ * made by the server ({@code copy-data}, in segments of {@value #COPY_SEGMENT} bytes so that other
+ * requests on the shared channel wait at most for one segment); {@link #preserve} uses
+ * {@code hardlink@openssh.com}, else {@code copy-data}, else a rename. {@link #bytesSent()} counts
+ * the content of WRITE requests.
  *
  * <p><b>Renames.</b> Atomic with {@code posix-rename@openssh.com} (OpenSSH, MINA). Without it, a
  * rename over an existing file is not atomic: the old file is first moved to a temporary name,
@@ -85,6 +96,9 @@ public final class SftpRemote implements RemoteStore {
     private volatile ServerHashes.Capability hashCapability;
     private volatile boolean closed;
     private final ReadBudget readBudget = new ReadBudget(ReadBudget.DEFAULT_BYTES);
+    private final LongAdder bytesSent = new LongAdder();
+    /** Largest range one copy-data request copies (the server answers nothing else meanwhile). */
+    static final long COPY_SEGMENT = 64L << 20;
     /** Runs server-side hashes of uploads while their commit goes on. */
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "jam-sftp-verify");
@@ -195,6 +209,16 @@ public final class SftpRemote implements RemoteStore {
     }
 
     RemoteEntry statOn(SftpConnection c, String path) throws IOException {
+        Attributes a = lstatInside(c, path);
+        String name = path.isEmpty() ? "" : Names.fileName(path);
+        String target = a.isSymbolicLink() ? c.client.readLink(c.abs(path)) : null;
+        RemoteEntry e = toEntry(name, a, target);
+        if (e == null) throw new FileSystemException(path, null, "not a regular file, directory or symlink");
+        return e;
+    }
+
+    /** LSTAT of {@code path} after checking the directories leading to it (see {@link PathGuard}): one round trip. */
+    private static Attributes lstatInside(SftpConnection c, String path) throws IOException {
         PathGuard.Pending guard = PathGuard.send(c, path, false);
         int lstat = c.client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(path));
         SftpResponse reply;
@@ -203,12 +227,7 @@ public final class SftpRemote implements RemoteStore {
         } finally {
             reply = c.client.reply(SftpConstants.SSH_FXP_LSTAT, lstat);
         }
-        Attributes a = c.client.expectAttributes(reply);
-        String name = path.isEmpty() ? "" : Names.fileName(path);
-        String target = a.isSymbolicLink() ? c.client.readLink(c.abs(path)) : null;
-        RemoteEntry e = toEntry(name, a, target);
-        if (e == null) throw new FileSystemException(path, null, "not a regular file, directory or symlink");
-        return e;
+        return c.client.expectAttributes(reply);
     }
 
     /** The entry for attributes, or {@code null} for sockets, devices and FIFOs. */
@@ -357,8 +376,123 @@ public final class SftpRemote implements RemoteStore {
                 }
                 if (target.isRegularFile()) targetMode = target.getPermissions() & 07777;
             }
-            return new SftpAtomicWrite(this, c, path, tempRel, handle, targetMode, hashes);
+            return new SftpAtomicWrite(this, c, path, tempRel, handle, targetMode, hashes, -1, bytesSent);
         });
+    }
+
+    @Override
+    public boolean canCopyServerSide() throws IOException {
+        return connection().copyData;
+    }
+
+    @Override
+    public long bytesSent() {
+        return bytesSent.sum();
+    }
+
+    /** {@inheritDoc} Three round trips (checks and opens, temporary file, copy), plus one per further {@value #COPY_SEGMENT} bytes. */
+    @Override
+    public AtomicWrite writeFrom(String path, String base) throws IOException {
+        Names.checkPath(path);
+        Names.checkPath(base);
+        if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
+        ServerHashes.Capability hashes = hashCapability();
+        return call(path, true, c -> {
+            if (!c.copyData) throw noCopyData("delta uploads (writeFrom)");
+            JamSftpClient client = c.client;
+            PathGuard.Pending guardPath = PathGuard.send(c, path, false);
+            PathGuard.Pending guardBase = PathGuard.send(c, base, false);
+            int lstatTarget = client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(path));
+            int lstatBase = client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(base));
+            int openBase = client.sendOpen(c.abs(base), SftpConnection.READ, null);
+            IOException refused = null;
+            try {
+                PathGuard.check(c, guardPath, guardBase);
+            } catch (SftpException | FileSystemException e) {
+                refused = e; // the replies below are still due (an open handle must be closed)
+            }
+            SftpResponse targetReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstatTarget);
+            SftpResponse baseReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstatBase);
+            SftpResponse openReply = client.reply(SftpConstants.SSH_FXP_OPEN, openBase);
+            byte[] baseHandle = openReply.getType() == SftpConstants.SSH_FXP_HANDLE ? client.expectHandle(openReply) : null;
+            byte[] tempHandle = null;
+            String tempRel = Temporaries.beside(path);
+            boolean ok = false;
+            try {
+                if (refused != null) throw refused;
+                long baseSize;
+                try {
+                    Attributes b = client.expectAttributes(baseReply);
+                    requireRegularFile(base, b);
+                    if (baseHandle == null) client.expectHandle(openReply);
+                    baseSize = b.getSize();
+                } catch (SftpException e) {
+                    throw SftpErrors.map(e, base);
+                }
+                Integer targetMode = null;
+                if (targetReply.getType() == SftpConstants.SSH_FXP_ATTRS) {
+                    Attributes target = client.expectAttributes(targetReply);
+                    if (target.isDirectory()) throw new FileSystemException(path, null, "is a directory");
+                    if (target.isRegularFile()) targetMode = target.getPermissions() & 07777;
+                }
+                tempHandle = client.expectHandle(client.reply(SftpConstants.SSH_FXP_OPEN,
+                        client.sendOpen(c.abs(tempRel), SftpConnection.CREATE_NEW, null)));
+                long size = copyData(c, baseHandle, tempHandle, baseSize);
+                ok = true;
+                return new SftpAtomicWrite(this, c, path, tempRel, tempHandle, targetMode, hashes, size, bytesSent);
+            } finally {
+                if (baseHandle != null) client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, baseHandle));
+                if (!ok && tempHandle != null) {
+                    client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, tempHandle));
+                    client.abandon(client.sendPath(SftpConstants.SSH_FXP_REMOVE, c.abs(tempRel)));
+                }
+            }
+        });
+    }
+
+    private IOException noCopyData(String what) {
+        return new IOException("the server " + connector.target() + " cannot copy files itself (no SFTP copy-data extension; "
+                + "OpenSSH has it from 9.0): " + what + " not possible there");
+    }
+
+    private static void requireRegularFile(String path, Attributes a) throws IOException {
+        if (a.isSymbolicLink()) throw new FileSystemException(path, null, "not a regular file (symlink)");
+        if (a.isDirectory()) throw new FileSystemException(path, null, "is a directory");
+        if (!a.isRegularFile()) throw new FileSystemException(path, null, "not a regular file");
+    }
+
+    /**
+     * Copies the first {@code size} bytes of the file open as {@code from} into the file open for
+     * writing as {@code to}, on the server ({@code copy-data}), one segment per request.
+     *
+     * @return the size of {@code to} afterwards
+     */
+    private static long copyData(SftpConnection c, byte[] from, byte[] to, long size) throws IOException {
+        JamSftpClient client = c.client;
+        for (long off = 0; off < size; ) {
+            long n = Math.min(COPY_SEGMENT, size - off);
+            Buffer b = new ByteArrayBuffer(from.length + to.length + 40, false);
+            b.putBytes(from);
+            b.putLong(off);
+            b.putLong(n);
+            b.putBytes(to);
+            b.putLong(off);
+            int id = client.sendExtended(SftpConnection.COPY_DATA, b);
+            Duration timeout = client.replyTimeout().plusSeconds(n / SftpAtomicWrite.SLOW_BYTES_PER_SECOND);
+            client.expectOk(client.reply(SftpConstants.SSH_FXP_EXTENDED, id, timeout));
+            off += n;
+        }
+        return client.expectAttributes(client.reply(SftpConstants.SSH_FXP_FSTAT, client.sendHandle(SftpConstants.SSH_FXP_FSTAT, to))).getSize();
+    }
+
+    /** The SHA-256 of the file at {@code path}, read back over SFTP (for servers that cannot hash). */
+    String readBackSha256(SftpConnection c, String path) throws IOException {
+        MessageDigest digest = HashAlgorithm.SHA256.newDigest();
+        try (InputStream in = new PipelinedReader(path, openForRead(c, path), 0, Long.MAX_VALUE, readBudget, () -> reopen(path))) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) digest.update(buf, 0, n);
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** Removes a temporary file of an abandoned upload (reconnecting if needed). */
@@ -484,6 +618,188 @@ public final class SftpRemote implements RemoteStore {
             c.client.setStat(c.abs(path), set);
             return null;
         });
+    }
+
+    /** {@inheritDoc} One round trip to look at every component, then one per directory created. */
+    @Override
+    public void mkdirs(String path) throws IOException {
+        Names.checkPath(path);
+        if (path.isEmpty()) return;
+        call(path, true, c -> {
+            String[] parts = path.split("/");
+            String[] prefixes = new String[parts.length];
+            int[] ids = new int[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                prefixes[i] = i == 0 ? parts[0] : prefixes[i - 1] + "/" + parts[i];
+                ids[i] = c.client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(prefixes[i]));
+            }
+            int missing = parts.length;
+            IOException problem = null;
+            for (int i = 0; i < parts.length; i++) {
+                SftpResponse r = c.client.reply(SftpConstants.SSH_FXP_LSTAT, ids[i]);
+                if (problem != null || missing < parts.length) continue;
+                try {
+                    problem = notADirectory(prefixes[i], c.client.expectAttributes(r), i == parts.length - 1);
+                } catch (SftpException e) {
+                    if (SftpErrors.isNoSuchFile(e)) missing = i;
+                    else problem = SftpErrors.map(e, prefixes[i]);
+                }
+            }
+            if (problem != null) throw problem;
+            for (int i = missing; i < parts.length; i++) {
+                try {
+                    c.client.mkdir(c.abs(prefixes[i]));
+                } catch (SftpException e) {
+                    // made meanwhile by someone else?
+                    Attributes a;
+                    try {
+                        a = c.client.lstat(c.abs(prefixes[i]));
+                    } catch (SftpException again) {
+                        throw SftpErrors.map(e, prefixes[i]);
+                    }
+                    IOException p = notADirectory(prefixes[i], a, i == parts.length - 1);
+                    if (p != null) throw p;
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Why an existing component of a path to create cannot be used as a directory, or {@code null} if it can. */
+    private static IOException notADirectory(String prefix, Attributes a, boolean last) {
+        if (a.isSymbolicLink() && !last) {
+            return new NoSuchFileException(prefix, null, "is a symlink (not followed, it may leave the remote root)");
+        }
+        if (!a.isDirectory() || a.isSymbolicLink()) return new FileAlreadyExistsException(prefix, null, "exists and is not a directory");
+        return null;
+    }
+
+    /** {@inheritDoc} Two round trips. */
+    @Override
+    public void setMode(String path, int mode) throws IOException {
+        Names.checkPath(path);
+        call(path, true, c -> {
+            Attributes a = lstatInside(c, path);
+            if (a.isSymbolicLink()) throw new FileSystemException(path, null, "is a symlink: not following it");
+            c.client.setStat(c.abs(path), new Attributes().perms(mode & 07777));
+            return null;
+        });
+    }
+
+    /** {@inheritDoc} Two round trips. */
+    @Override
+    public void symlink(String linkPath, String target) throws IOException {
+        Names.checkPath(linkPath);
+        Names.checkLinkTarget(target);
+        if (linkPath.isEmpty()) throw new FileAlreadyExistsException("/");
+        call(linkPath, false, c -> {
+            checkParentInside(c, linkPath);
+            try {
+                c.client.symLink(c.abs(linkPath), target);
+            } catch (SftpException e) {
+                if (!SftpErrors.isNoSuchFile(e) && exists(c, linkPath)) throw new FileAlreadyExistsException(linkPath);
+                throw e;
+            }
+            return null;
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: {@code hardlink@openssh.com} (OpenSSH, MINA SSHD), else {@code copy-data} (MINA
+     * SSHD servers that do not link), else a plain rename.
+     */
+    @Override
+    public void preserve(String path, String keepAs) throws IOException {
+        Names.checkPath(path);
+        Names.checkPath(keepAs);
+        if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
+        if (keepAs.isEmpty()) throw new FileAlreadyExistsException("/");
+        mkdirs(Names.parent(keepAs));
+        call(path, false, c -> {
+            JamSftpClient client = c.client;
+            PathGuard.Pending guardPath = PathGuard.send(c, path, false);
+            PathGuard.Pending guardKeep = PathGuard.send(c, keepAs, false);
+            int lstatPath = client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(path));
+            int lstatKeep = client.sendPath(SftpConstants.SSH_FXP_LSTAT, c.abs(keepAs));
+            SftpResponse pathReply;
+            SftpResponse keepReply;
+            try {
+                PathGuard.check(c, guardPath, guardKeep);
+            } finally {
+                pathReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstatPath);
+                keepReply = client.reply(SftpConstants.SSH_FXP_LSTAT, lstatKeep);
+            }
+            Attributes source = client.expectAttributes(pathReply);
+            requireRegularFile(path, source);
+            if (keepReply.getType() == SftpConstants.SSH_FXP_ATTRS) throw new FileAlreadyExistsException(keepAs);
+            try {
+                client.expectOk(keepReply);
+            } catch (SftpException e) {
+                if (!SftpErrors.isNoSuchFile(e)) throw SftpErrors.map(e, keepAs);
+            }
+            if (c.hardlink) {
+                Buffer b = new ByteArrayBuffer(c.abs(path).length() * 3 + c.abs(keepAs).length() * 3 + 16, false);
+                b.putString(c.abs(path), StandardCharsets.UTF_8);
+                b.putString(c.abs(keepAs), StandardCharsets.UTF_8);
+                try {
+                    client.expectOk(client.reply(SftpConstants.SSH_FXP_EXTENDED, client.sendExtended(SftpConnection.HARDLINK, b)));
+                    return null;
+                } catch (SftpException e) {
+                    if (SftpErrors.isNoSuchFile(e)) throw e;
+                    if (exists(c, keepAs)) throw new FileAlreadyExistsException(keepAs);
+                    // e.g. a file system without hard links (EPERM): copy or rename instead; their own errors tell the rest
+                    log.debug("server could not hard-link {}: {}", Names.printable(path), e.getMessage());
+                }
+            }
+            if (c.copyData) {
+                copyFile(c, path, keepAs, source);
+            } else {
+                client.rename(c.abs(path), c.abs(keepAs));
+            }
+            return null;
+        });
+    }
+
+    /** Copies a regular file on the server to the new path {@code to}: a temporary file beside it, renamed when complete. */
+    private void copyFile(SftpConnection c, String from, String to, Attributes source) throws IOException {
+        JamSftpClient client = c.client;
+        String tempRel = Temporaries.beside(to);
+        int openFrom = client.sendOpen(c.abs(from), SftpConnection.READ, null);
+        int openTemp = client.sendOpen(c.abs(tempRel), SftpConnection.CREATE_NEW, null);
+        SftpResponse fromReply = client.reply(SftpConstants.SSH_FXP_OPEN, openFrom);
+        SftpResponse tempReply = client.reply(SftpConstants.SSH_FXP_OPEN, openTemp);
+        byte[] fromHandle = fromReply.getType() == SftpConstants.SSH_FXP_HANDLE ? client.expectHandle(fromReply) : null;
+        byte[] tempHandle = tempReply.getType() == SftpConstants.SSH_FXP_HANDLE ? client.expectHandle(tempReply) : null;
+        boolean ok = false;
+        try {
+            if (fromHandle == null) client.expectHandle(fromReply);
+            if (tempHandle == null) client.expectHandle(tempReply);
+            long size = copyData(c, fromHandle, tempHandle, source.getSize());
+            if (size != source.getSize()) {
+                throw new IOException("copy of " + from + " incomplete: " + size + " of " + source.getSize() + " bytes");
+            }
+            Attributes set = new Attributes().perms(source.getPermissions() & 07777);
+            if (source.getModifyTime() != null) {
+                set.modifyTime(source.getModifyTime()).accessTime(source.getAccessTime() != null ? source.getAccessTime() : source.getModifyTime());
+            }
+            int setstat = client.sendFsetstat(tempHandle, set);
+            int close = client.sendHandle(SftpConstants.SSH_FXP_CLOSE, tempHandle);
+            tempHandle = null;
+            try {
+                client.expectOk(client.reply(SftpConstants.SSH_FXP_FSETSTAT, setstat));
+            } catch (SftpException e) {
+                log.warn("server refused to set mtime/permissions of {}: {}", Names.printable(to), e.getMessage());
+            }
+            client.expectOk(client.reply(SftpConstants.SSH_FXP_CLOSE, close));
+            client.rename(c.abs(tempRel), c.abs(to));
+            ok = true;
+        } finally {
+            if (fromHandle != null) client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, fromHandle));
+            if (tempHandle != null) client.abandon(client.sendHandle(SftpConstants.SSH_FXP_CLOSE, tempHandle));
+            if (!ok && tempReply.getType() == SftpConstants.SSH_FXP_HANDLE) client.abandon(client.sendPath(SftpConstants.SSH_FXP_REMOVE, c.abs(tempRel)));
+        }
     }
 
     // ---- hashes -------------------------------------------------------------------------

@@ -82,6 +82,31 @@ class JamServerTest {
     }
 
     @Test
+    void filesOutsideTheServedDirectoryCannotBeLinkedOrMovedIn() throws Exception {
+        assumeSftpClient();
+        Path root = Files.createDirectories(dir.resolve("root"));
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.writeString(outside.resolve("secret"), "secret");
+        Files.createSymbolicLink(root.resolve("out"), outside);
+        Files.writeString(root.resolve("mine"), "mine");
+        try (EmbeddedSftpServer s = EmbeddedSftpServer.start(root, dir.resolve("keys"))) {
+            var link = sftp(s, "ln out/secret stolen");
+            assertTrue(link.getKey() != 0, link.getValue());
+            var move = sftp(s, "rename out/secret stolen");
+            assertTrue(move.getKey() != 0, move.getValue());
+            var moveOut = sftp(s, "rename mine out/mine");
+            assertTrue(moveOut.getKey() != 0, moveOut.getValue());
+            assertTrue(Files.notExists(root.resolve("stolen")));
+            assertEquals("secret", Files.readString(outside.resolve("secret")));
+            assertTrue(Files.notExists(outside.resolve("mine")));
+            var linkInside = sftp(s, "ln mine mine2", "ln -s ../up/../x rel");
+            assertEquals(0, linkInside.getKey(), linkInside.getValue());
+            assertTrue(Files.isSameFile(root.resolve("mine"), root.resolve("mine2")));
+            assertEquals("../up/../x", Files.readSymbolicLink(root.resolve("rel")).toString());
+        }
+    }
+
+    @Test
     void hostKeyIsCreatedPrivateAndKeptAcrossRestarts() throws Exception {
         Path root = Files.createDirectories(dir.resolve("root"));
         Path hostKey = dir.resolve("etc/host_key");

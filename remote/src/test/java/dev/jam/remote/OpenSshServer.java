@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
  * writes its own sshd_config (public keys only, no PAM, sftp-server subsystem, exec allowed),
  * starts {@code /usr/sbin/sshd -D -e} as a child process on a free port and stops it by its own
  * PID. Paths in addresses are absolute: the server runs as the current user.
+ * {@link #startSftpOnly} makes an SFTP-only account instead ({@code ForceCommand internal-sftp}):
+ * no commands, so no server-side hashes.
  *
  * <p>Without {@code /usr/sbin/sshd} the calling test is skipped, unless the environment says
  * {@code CI=true}: then it fails, so that a CI machine without OpenSSH cannot pass silently.
@@ -61,6 +63,15 @@ public final class OpenSshServer implements AutoCloseable {
 
     /** Starts sshd with its files in {@code dir} (created if needed). */
     public static OpenSshServer start(Path dir) throws IOException {
+        return start(dir, false);
+    }
+
+    /** Starts sshd like {@link #start}, for an SFTP-only account: every session runs internal-sftp, exec is impossible. */
+    public static OpenSshServer startSftpOnly(Path dir) throws IOException {
+        return start(dir, true);
+    }
+
+    private static OpenSshServer start(Path dir, boolean sftpOnly) throws IOException {
         assumeAvailable();
         Files.createDirectories(dir);
         Path hostKey = dir.resolve("ssh_host_ed25519_key");
@@ -88,6 +99,7 @@ public final class OpenSshServer implements AutoCloseable {
                 "MaxSessions 100",
                 "LogLevel " + System.getProperty("jam.sshd.logLevel", "ERROR"),
                 "Subsystem sftp " + (sftpServer == null ? "internal-sftp" : sftpServer.toString()),
+                sftpOnly ? "ForceCommand internal-sftp" : "",
                 "");
         Files.writeString(s.config, config, StandardCharsets.UTF_8);
         Files.writeString(s.knownHosts, KnownHosts.hostPattern("127.0.0.1", port) + " " + PublicKeyEntry.toString(hostPub) + "\n");

@@ -343,11 +343,21 @@ public abstract class RemoteStoreContract {
         }
     }
 
+    /** Corrupted after sending and before commit: caught by the server's hash, or by reading the upload back where the server cannot hash. */
     @Test
     void commitRefusesContentTheServerDidNotStoreFaithfully() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeFalse(store.hashAlgorithms().isEmpty(), "the server cannot hash");
+        String message = corruptedCommitMessage();
+        assertTrue(message.contains("corrupted"), message);
+    }
+
+    /**
+     * Uploads over a file, corrupts the temporary file on disk before commit, checks that commit
+     * fails and leaves the target and no temporary file; returns the commit's error message.
+     */
+    protected String corruptedCommitMessage() throws Exception {
         Files.writeString(root.resolve("precious.txt"), "the only copy");
         byte[] data = random(1_500_000, 12);
+        String message;
         try (AtomicWrite w = store.write("precious.txt")) {
             w.stream().write(data);
             w.stream().flush();
@@ -355,14 +365,12 @@ public abstract class RemoteStoreContract {
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (Files.size(temp) < data.length && System.nanoTime() < deadline) Thread.sleep(10);
             assertEquals(data.length, Files.size(temp));
-            try (var ch = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) ~data[777_777]}), 777_777);
-            }
-            IOException e = assertThrows(IOException.class, () -> w.commit(-1));
-            assertTrue(e.getMessage().contains("corrupted"), e.getMessage());
+            corrupt(temp, 777_777);
+            message = assertThrows(IOException.class, () -> w.commit(-1)).getMessage();
             assertEquals("the only copy", Files.readString(root.resolve("precious.txt")));
         }
         assertEquals(Set.of("precious.txt"), byName(store.list("")).keySet(), "temporary removed");
+        return message;
     }
 
     @Test
@@ -435,6 +443,292 @@ public abstract class RemoteStoreContract {
             assertTrue(Files.isDirectory(root.resolve(n)));
             store.rmdir(n);
         }
+    }
+
+    // ---- positioned and delta writes ---------------------------------------------------------
+
+    /** Flips one byte of a file on disk (as if corrupted on its way to the server). */
+    private static void corrupt(Path file, long offset) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, offset);
+            b.flip();
+            b.put(0, (byte) ~b.get(0));
+            ch.write(b, offset);
+        }
+    }
+
+    /** Applies a write to an expected content, growing it with zeros as a file would. */
+    private static byte[] apply(byte[] content, long offset, byte[] data) {
+        byte[] out = Arrays.copyOf(content, (int) Math.max(content.length, offset + data.length));
+        System.arraycopy(data, 0, out, (int) offset, data.length);
+        return out;
+    }
+
+    @Test
+    void deltaWriteSendsOnlyTheChangedBytes() throws IOException {
+        assertTrue(store.canCopyServerSide(), "every store in the contract can copy server-side");
+        byte[] base = random(64 << 20, 21);
+        Files.write(root.resolve("big.bin"), base);
+        Files.setPosixFilePermissions(root.resolve("big.bin"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        byte[] change = random(1 << 20, 22);
+        long at = 32L << 20 | 12345;
+        byte[] expected = apply(base, at, change);
+        long before = store.bytesSent();
+        RemoteEntry e;
+        try (AtomicWrite w = store.writeFrom("big.bin", "big.bin")) {
+            w.writeAt(at, change, 0, change.length);
+            e = w.commit(1_600_000_000_000L, sha256(expected));
+        }
+        long sent = store.bytesSent() - before;
+        assertTrue(sent >= change.length && sent < 2 << 20, "sent " + sent + " bytes to change 1 MiB of 64 MiB");
+        assertTrue(Arrays.equals(expected, Files.readAllBytes(root.resolve("big.bin"))), "content after the delta upload");
+        assertEquals(expected.length, e.size());
+        assertEquals(1_600_000_000_000L, e.mtimeMillis());
+        assertEquals(0640, e.mode(), "the target keeps its permissions");
+        assertEquals(Set.of("big.bin"), byName(store.list("")).keySet(), "no temporary left");
+    }
+
+    @Test
+    void positionedWritesAndTruncationsOnACopy() throws IOException {
+        byte[] base = random(300_000, 23);
+        Files.write(root.resolve("f"), base);
+        byte[] a = random(70_000, 24);
+        byte[] b = random(600_000, 25);
+        byte[] c = random(10, 26);
+        byte[] expected = apply(base, 1000, a);
+        expected = apply(expected, 250_000, b); // grows it
+        expected = Arrays.copyOf(expected, 400_000);
+        expected = apply(expected, 123, c);
+        expected = Arrays.copyOf(expected, 500_000); // a zero-filled tail
+        expected = apply(expected, 700_000, c); // a hole, then 10 bytes
+        long before = store.bytesSent();
+        try (AtomicWrite w = store.writeFrom("f", "f")) {
+            w.writeAt(1000, a, 0, a.length);
+            w.writeAt(250_000, b, 0, b.length);
+            w.truncate(400_000);
+            byte[] padded = new byte[20];
+            System.arraycopy(c, 0, padded, 5, c.length);
+            w.writeAt(123, padded, 5, c.length);
+            w.truncate(500_000);
+            w.writeAt(700_000, c, 0, c.length);
+            assertArrayEquals(base, Files.readAllBytes(root.resolve("f")), "target untouched until commit");
+            assertEquals(expected.length, w.commit(-1, sha256(expected)).size());
+        }
+        assertArrayEquals(expected, Files.readAllBytes(root.resolve("f")));
+        long sent = store.bytesSent() - before;
+        assertTrue(sent >= a.length + b.length + 2L * c.length && sent < a.length + b.length + 2L * c.length + 1000, "sent " + sent);
+    }
+
+    @Test
+    void writeFromAnotherFileAndFromEmptyOnes() throws IOException {
+        byte[] base = random(100_000, 27);
+        Files.createDirectories(root.resolve("d"));
+        Files.write(root.resolve("d/base"), base);
+        byte[] tail = "tail".getBytes(StandardCharsets.UTF_8);
+        byte[] expected = apply(base, base.length, tail);
+        try (AtomicWrite w = store.writeFrom("copy", "d/base")) {
+            w.writeAt(base.length, tail, 0, tail.length);
+            w.commit(-1, sha256(expected));
+        }
+        assertArrayEquals(expected, Files.readAllBytes(root.resolve("copy")));
+        assertArrayEquals(base, Files.readAllBytes(root.resolve("d/base")), "base untouched");
+
+        Files.write(root.resolve("empty"), new byte[0]);
+        try (AtomicWrite w = store.writeFrom("empty", "empty")) {
+            w.writeAt(3, tail, 0, tail.length);
+            w.commit(-1, sha256(apply(new byte[0], 3, tail)));
+        }
+        assertArrayEquals(apply(new byte[0], 3, tail), Files.readAllBytes(root.resolve("empty")));
+        try (AtomicWrite w = store.writeFrom("copy", "d/base")) {
+            w.truncate(0);
+            assertEquals(0, w.commit(-1, sha256(new byte[0])).size());
+        }
+        assertEquals(0, Files.size(root.resolve("copy")));
+        try (AtomicWrite w = store.write("fresh")) {
+            w.writeAt(10, tail, 0, tail.length);
+            w.commit(-1, sha256(apply(new byte[0], 10, tail)));
+        }
+        assertArrayEquals(apply(new byte[0], 10, tail), Files.readAllBytes(root.resolve("fresh")));
+    }
+
+    @Test
+    void positionedCommitRefusesAWrongHashAndCorruption() throws Exception {
+        byte[] base = random(2_000_000, 28);
+        Files.write(root.resolve("precious"), base);
+        byte[] change = random(1000, 29);
+        byte[] expected = apply(base, 500, change);
+        try (AtomicWrite w = store.writeFrom("precious", "precious")) {
+            w.writeAt(500, change, 0, change.length);
+            IOException e = assertThrows(IOException.class, () -> w.commit(-1, sha256(base)));
+            assertTrue(e.getMessage().contains("corrupted"), e.getMessage());
+        }
+        assertArrayEquals(base, Files.readAllBytes(root.resolve("precious")));
+        try (AtomicWrite w = store.writeFrom("precious", "precious")) {
+            corrupt(root.resolve(w.tempPath()), 1_500_000);
+            w.writeAt(500, change, 0, change.length);
+            IOException e = assertThrows(IOException.class, () -> w.commit(-1, sha256(expected)));
+            assertTrue(e.getMessage().contains("corrupted"), e.getMessage());
+        }
+        assertArrayEquals(base, Files.readAllBytes(root.resolve("precious")));
+        assertEquals(Set.of("precious"), byName(store.list("")).keySet(), "temporaries removed");
+    }
+
+    @Test
+    void streamedCommitChecksTheCallersHash() throws IOException {
+        Files.writeString(root.resolve("doc"), "old");
+        byte[] data = random(400_000, 30);
+        try (AtomicWrite w = store.write("doc")) {
+            w.stream().write(data);
+            IOException e = assertThrows(IOException.class, () -> w.commit(-1, sha256(new byte[1])));
+            assertTrue(e.getMessage().contains("expected"), e.getMessage());
+        }
+        assertEquals("old", Files.readString(root.resolve("doc")));
+        try (AtomicWrite w = store.write("doc")) {
+            w.stream().write(data);
+            w.commit(-1, sha256(data));
+        }
+        assertArrayEquals(data, Files.readAllBytes(root.resolve("doc")));
+        try (AtomicWrite w = store.write("doc")) {
+            assertThrows(IllegalArgumentException.class, () -> w.commit(-1, "ABC"));
+            assertThrows(IllegalArgumentException.class, () -> w.commit(-1, sha256(data).toUpperCase(java.util.Locale.ROOT)));
+        }
+    }
+
+    @Test
+    void streamedAndPositionedWritesDoNotMix() throws IOException {
+        Files.writeString(root.resolve("f"), "content");
+        try (AtomicWrite w = store.write("f")) {
+            w.stream().write(1);
+            assertThrows(IllegalStateException.class, () -> w.writeAt(0, new byte[1], 0, 1));
+            assertThrows(IllegalStateException.class, () -> w.truncate(0));
+        }
+        try (AtomicWrite w = store.write("f")) {
+            w.writeAt(0, new byte[1], 0, 1);
+            assertThrows(IllegalStateException.class, w::stream);
+            assertThrows(IllegalStateException.class, () -> w.commit(-1), "positioned writes need the caller's hash");
+        }
+        try (AtomicWrite w = store.writeFrom("f", "f")) {
+            assertThrows(IllegalStateException.class, w::stream);
+            assertThrows(IllegalStateException.class, () -> w.commit(-1));
+            assertThrows(IndexOutOfBoundsException.class, () -> w.writeAt(0, new byte[1], 0, 2));
+            assertThrows(IllegalArgumentException.class, () -> w.writeAt(-1, new byte[1], 0, 1));
+            assertThrows(IllegalArgumentException.class, () -> w.truncate(-1));
+            assertEquals("content".length(), w.commit(-1, sha256("content".getBytes(StandardCharsets.UTF_8))).size());
+        }
+        assertEquals("content", Files.readString(root.resolve("f")));
+        assertEquals(Set.of("f"), byName(store.list("")).keySet());
+    }
+
+    @Test
+    void writeFromRefusesWhatIsNotARegularFile(@TempDir Path outside) throws IOException {
+        fixtureTree();
+        Files.writeString(outside.resolve("secret"), "secret");
+        Files.createSymbolicLink(root.resolve("out"), outside);
+        assertThrows(NoSuchFileException.class, () -> store.writeFrom("x", "missing"));
+        assertThrows(NoSuchFileException.class, () -> store.writeFrom("x", "dir/missing"));
+        assertThrows(java.nio.file.FileSystemException.class, () -> store.writeFrom("x", "link"));
+        assertThrows(java.nio.file.FileSystemException.class, () -> store.writeFrom("x", "dir"));
+        assertThrows(java.nio.file.FileSystemException.class, () -> store.writeFrom("dir", "a.txt"));
+        assertThrows(NoSuchFileException.class, () -> store.writeFrom("x", "out/secret"));
+        assertThrows(NoSuchFileException.class, () -> store.writeFrom("out/planted", "a.txt"));
+        assertThrows(NoSuchFileException.class, () -> store.writeFrom("missing/x", "a.txt"));
+        assertThrows(IllegalArgumentException.class, () -> store.writeFrom("x", "../a.txt"));
+        assertThrows(IllegalArgumentException.class, () -> store.writeFrom("/x", "a.txt"));
+        assertFalse(Files.exists(outside.resolve("planted")));
+        assertFalse(Files.exists(root.resolve("x")));
+        assertTrue(store.list("").stream().noneMatch(e -> Temporaries.isTemporary(e.name())), "no temporary left");
+    }
+
+    // ---- versions, directories, links, modes --------------------------------------------------
+
+    @Test
+    void preserveKeepsTheCurrentContent() throws IOException {
+        byte[] old = random(1_000_000, 31);
+        Files.createDirectories(root.resolve("docs"));
+        Files.write(root.resolve("docs/report.txt"), old);
+        Files.setLastModifiedTime(root.resolve("docs/report.txt"), FileTime.fromMillis(1_500_000_000_000L));
+        String keep = ".jam/versions/docs/report.txt/1500000000000";
+        store.preserve("docs/report.txt", keep);
+        assertArrayEquals(old, Files.readAllBytes(root.resolve(keep)));
+        assertEquals(1_500_000_000_000L, store.stat(keep).mtimeMillis());
+        boolean kept = Files.exists(root.resolve("docs/report.txt"));
+        byte[] fresh = random(1000, 32);
+        try (AtomicWrite w = store.write("docs/report.txt")) {
+            w.stream().write(fresh);
+            w.commit(-1);
+        }
+        assertArrayEquals(fresh, Files.readAllBytes(root.resolve("docs/report.txt")));
+        assertArrayEquals(old, Files.readAllBytes(root.resolve(keep)), "the version outlives a new upload");
+        if (kept) {
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> store.preserve("docs/report.txt", keep));
+            store.preserve("docs/report.txt", ".jam/versions/docs/report.txt/2");
+            assertArrayEquals(fresh, Files.readAllBytes(root.resolve(".jam/versions/docs/report.txt/2")));
+        }
+        assertThrows(NoSuchFileException.class, () -> store.preserve("docs/missing", ".jam/versions/m"));
+        assertThrows(java.nio.file.FileSystemException.class, () -> store.preserve("docs", ".jam/versions/d"));
+        assertFalse(Files.exists(root.resolve(".jam/versions/d")));
+        assertTrue(Files.walk(root.resolve(".jam")).noneMatch(p -> Temporaries.isTemporary(p.getFileName().toString())));
+    }
+
+    @Test
+    void mkdirsCreatesWhatIsMissing(@TempDir Path outside) throws IOException {
+        store.mkdirs("a/b/c");
+        assertTrue(Files.isDirectory(root.resolve("a/b/c")));
+        store.mkdirs("a/b/c");
+        store.mkdirs("a");
+        store.mkdirs("");
+        store.mkdirs(".jam/versions/x y");
+        assertTrue(Files.isDirectory(root.resolve(".jam/versions/x y")));
+        Files.writeString(root.resolve("a/file"), "x");
+        assertThrows(FileAlreadyExistsException.class, () -> store.mkdirs("a/file"));
+        assertThrows(FileAlreadyExistsException.class, () -> store.mkdirs("a/file/sub"));
+        Files.createSymbolicLink(root.resolve("out"), outside);
+        assertThrows(NoSuchFileException.class, () -> store.mkdirs("out/planted"));
+        assertThrows(FileAlreadyExistsException.class, () -> store.mkdirs("out"));
+        assertFalse(Files.exists(outside.resolve("planted")));
+        assertThrows(IllegalArgumentException.class, () -> store.mkdirs("a/../b"));
+    }
+
+    @Test
+    void symlinkStoresTheTargetAsGiven() throws IOException {
+        Files.createDirectories(root.resolve("d"));
+        Files.writeString(root.resolve("a.txt"), "a");
+        store.symlink("l", "a.txt");
+        store.symlink("d/up", "../x/y z/ünï");
+        store.symlink("d/dangling", "nowhere");
+        assertEquals(Path.of("a.txt"), Files.readSymbolicLink(root.resolve("l")));
+        assertEquals("../x/y z/ünï", Files.readSymbolicLink(root.resolve("d/up")).toString());
+        RemoteEntry e = store.stat("d/up");
+        assertEquals(RemoteEntry.Kind.SYMLINK, e.kind());
+        assertEquals("../x/y z/ünï", e.linkTarget());
+        assertEquals("nowhere", store.stat("d/dangling").linkTarget());
+        assertThrows(FileAlreadyExistsException.class, () -> store.symlink("l", "other"));
+        assertThrows(FileAlreadyExistsException.class, () -> store.symlink("a.txt", "other"));
+        assertThrows(FileAlreadyExistsException.class, () -> store.symlink("d", "other"));
+        assertEquals(Path.of("a.txt"), Files.readSymbolicLink(root.resolve("l")));
+        assertEquals("a", Files.readString(root.resolve("a.txt")));
+        assertThrows(NoSuchFileException.class, () -> store.symlink("missing/l", "a.txt"));
+        assertThrows(IllegalArgumentException.class, () -> store.symlink("l2", ""));
+        assertThrows(IllegalArgumentException.class, () -> store.symlink("l2", "a\0b"));
+        assertThrows(IllegalArgumentException.class, () -> store.symlink("../l2", "a"));
+    }
+
+    @Test
+    void setModeSetsPermissionBitsAndDoesNotFollowSymlinks() throws IOException {
+        Files.writeString(root.resolve("f"), "x");
+        Files.createDirectories(root.resolve("d"));
+        Files.createSymbolicLink(root.resolve("l"), Path.of("f"));
+        store.setMode("f", 0640);
+        assertEquals(0640, store.stat("f").mode());
+        assertEquals(0640, LocalRemote.modeOf(Files.getPosixFilePermissions(root.resolve("f"))));
+        store.setMode("d", 0100700); // bits outside 07777 are ignored
+        assertEquals(0700, store.stat("d").mode());
+        store.setMode("f", 0755);
+        assertThrows(IOException.class, () -> store.setMode("l", 0600));
+        assertEquals(0755, store.stat("f").mode(), "the symlink's target is untouched");
+        assertThrows(NoSuchFileException.class, () -> store.setMode("missing", 0600));
+        assertThrows(IllegalArgumentException.class, () -> store.setMode("/f", 0600));
     }
 
     // ---- changes ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The contract against the embedded MINA server ({@link JamServer}) serving the temp directories. */
 class SftpRemoteMinaTest extends RemoteStoreContract {
@@ -50,5 +51,19 @@ class SftpRemoteMinaTest extends RemoteStoreContract {
     @Test
     void serverHashesWithCheckFile() throws IOException {
         assertEquals(List.of(HashAlgorithm.SHA256, HashAlgorithm.SHA1, HashAlgorithm.MD5), store.hashAlgorithms());
+    }
+
+    @Test
+    void preserveMakesAHardLink() throws IOException {
+        Files.writeString(root.resolve("f"), "x");
+        assertTrue(store.canCopyServerSide());
+        store.preserve("f", ".jam/versions/f/1");
+        assertTrue(Files.isSameFile(root.resolve("f"), root.resolve(".jam/versions/f/1")));
+    }
+
+    @Test
+    void corruptionIsCaughtByTheServersHash() throws Exception {
+        String message = corruptedCommitMessage();
+        assertTrue(message.contains("corrupted: the server's sha256 is"), message);
     }
 }

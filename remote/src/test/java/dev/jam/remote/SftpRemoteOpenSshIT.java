@@ -85,4 +85,18 @@ class SftpRemoteOpenSshIT extends RemoteStoreContract {
             assertTrue(seconds < 20, "walk took " + seconds + " s");
         }
     }
+
+    @Test
+    void preserveMakesAHardLink() throws IOException {
+        Files.writeString(root.resolve("f"), "x");
+        assertTrue(store.canCopyServerSide());
+        store.preserve("f", ".jam/versions/f/1");
+        assertTrue(Files.isSameFile(root.resolve("f"), root.resolve(".jam/versions/f/1")));
+    }
+
+    @Test
+    void corruptionIsCaughtByTheServersHash() throws Exception {
+        String message = corruptedCommitMessage();
+        assertTrue(message.contains("corrupted: the server's sha256 is"), message);
+    }
 }
