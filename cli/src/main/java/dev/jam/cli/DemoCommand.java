@@ -80,7 +80,8 @@ final class DemoCommand implements Callable<Integer> {
                     IndexReport report = new Indexer(store, catalog).run();
                     out.println("Indexed: " + report.summary());
                     return MountCommand.serve(context, catalog, remote, work.resolve("cache"), mnt, "jam:demo",
-                            Duration.ofSeconds(5), false, false, closed, () -> tips(out, mnt, server.port(), clientKey, knownHosts));
+                            Duration.ofSeconds(5), dev.jam.fs.WriteBack.Settings.defaults(), false, false, closed,
+                            () -> tips(out, mnt, server.port(), clientKey, knownHosts));
                 }
             }
         } finally {
@@ -102,6 +103,7 @@ final class DemoCommand implements Callable<Integer> {
         out.println("  getfattr -n user.jam.state " + mnt + "/Videos/holiday.mp4   # remote");
         out.println("  time head -c 1M " + mnt + "/Videos/holiday.mp4 > /dev/null  # starts before the file has arrived");
         out.println("  cat " + mnt + "/Videos/holiday.mp4 > /dev/null; getfattr -n user.jam.state " + mnt + "/Videos/holiday.mp4   # cached");
+        out.println("  echo hello > " + mnt + "/Documents/new.txt; getfattr -n user.jam.state " + mnt + "/Documents/new.txt   # dirty, then cached once uploaded (5 s)");
         out.println("  sftp -P " + port + " -i " + key + " -o UserKnownHostsFile=" + knownHosts + " 127.0.0.1   # the server side");
         out.println();
         out.println("Ctrl-C unmounts, stops the server and deletes the demo's files.");

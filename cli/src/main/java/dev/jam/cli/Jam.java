@@ -16,6 +16,9 @@ final class Jam {
                 .addSubcommand(new DemoCommand(context))
                 .addSubcommand(new ServeCommand(context))
                 .addSubcommand(new ProfilesCommand(context))
+                .addSubcommand(new StatusCommand(context))
+                .addSubcommand(new VersionsCommand(context))
+                .addSubcommand(new RestoreCommand(context))
                 .addSubcommand(new AutoComplete.GenerateCompletion());
         Errors errors = new Errors(context.err(), () -> root.verbose);
         commandLine.setOut(context.out())

@@ -7,6 +7,7 @@ import dev.jam.fs.JamFs;
 import dev.jam.fs.Mount;
 import dev.jam.fs.Mounts;
 import dev.jam.fs.RemoteAccess;
+import dev.jam.fs.WriteBack;
 import dev.jam.remote.RemoteStore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -67,8 +68,9 @@ final class MountCommand implements Callable<Integer> {
                 IndexReport report = new Indexer(store, catalog).run();
                 out.println("Indexed: " + report.summary());
             }
+            WriteBack.Settings writes = WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions());
             return serve(context, catalog, remote, profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(),
-                    timeout, allowOther, debugFuse, closed, () -> {});
+                    timeout, writes, allowOther, debugFuse, closed, () -> {});
         } finally {
             closed.countDown();
         }
@@ -80,10 +82,11 @@ final class MountCommand implements Callable<Integer> {
      * for {@code closed}, which the caller counts down once it has closed the catalog.
      */
     static int serve(Context context, Catalog catalog, RemoteAccess remote, Path cacheDir, Path mountpoint, String fsName,
-                     Duration timeout, boolean allowOther, boolean debug, CountDownLatch closed, Runnable onMounted)
+                     Duration timeout, WriteBack.Settings writes, boolean allowOther, boolean debug, CountDownLatch closed,
+                     Runnable onMounted)
             throws IOException, InterruptedException {
         PrintWriter out = context.out();
-        try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC())) {
+        try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC(), writes)) {
             remote.connectInBackground(); // the handshake overlaps the preload and the mount
             catalog.preload(200_000);
             Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));

@@ -1,6 +1,7 @@
 package dev.jam.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * One mount's settings, as read from {@code profiles/NAME.conf} with defaults filled in.
@@ -11,5 +12,15 @@ import java.nio.file.Path;
  * @param cacheDir   where fetched content is kept
  * @param cacheSize  the cache budget in bytes
  * @param identity   a private key to offer before the ones in {@code ~/.ssh}, or {@code null}
+ * @param writeDelay how long after a file's last write its upload starts
+ * @param keepVersions how long replaced and deleted files are kept in {@code .jam/versions} on the server
  */
-record Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity) {}
+record Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity,
+               Duration writeDelay, Duration keepVersions) {
+    static final Duration DEFAULT_WRITE_DELAY = Duration.ofSeconds(5);
+    static final Duration DEFAULT_KEEP_VERSIONS = Duration.ofDays(30);
+
+    Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity) {
+        this(name, remote, mountpoint, cacheDir, cacheSize, identity, DEFAULT_WRITE_DELAY, DEFAULT_KEEP_VERSIONS);
+    }
+}

@@ -3,6 +3,7 @@ package dev.jam.cli;
 import dev.jam.fs.Sizes;
 import dev.jam.remote.SftpAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,9 @@ final class ProfileFile {
     static final String CACHE_DIR = "cache_dir";
     static final String CACHE_SIZE = "cache_size";
     static final String IDENTITY = "identity";
-    private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY);
+    static final String WRITE_DELAY = "write_delay";
+    static final String KEEP_VERSIONS = "keep_versions";
+    private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY, WRITE_DELAY, KEEP_VERSIONS);
 
     private final Path file;
     private final Env env;
@@ -72,7 +75,18 @@ final class ProfileFile {
             cacheSize = CacheBudget.defaultFor(cacheDir);
         }
         Path identity = values.containsKey(IDENTITY) ? path(values, lineOf, IDENTITY) : null;
-        return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity);
+        Duration writeDelay = duration(values, lineOf, WRITE_DELAY, Profile.DEFAULT_WRITE_DELAY);
+        Duration keepVersions = duration(values, lineOf, KEEP_VERSIONS, Profile.DEFAULT_KEEP_VERSIONS);
+        return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity, writeDelay, keepVersions);
+    }
+
+    private Duration duration(Map<String, String> values, Map<String, Integer> lineOf, String key, Duration dflt) {
+        if (!values.containsKey(key)) return dflt;
+        try {
+            return Durations.parse(values.get(key));
+        } catch (IllegalArgumentException e) {
+            throw error(lineOf.get(key), key + ": " + e.getMessage());
+        }
     }
 
     /** The text {@link #parse} reads back into {@code profile}, every setting written out. */
@@ -85,6 +99,8 @@ final class ProfileFile {
                 .append(CACHE_DIR).append(" = ").append(profile.cacheDir()).append('\n')
                 .append(CACHE_SIZE).append(" = ").append(formatSize(profile.cacheSize())).append('\n');
         if (profile.identity() != null) text.append(IDENTITY).append(" = ").append(profile.identity()).append('\n');
+        text.append(WRITE_DELAY).append(" = ").append(Durations.format(profile.writeDelay())).append('\n')
+                .append(KEEP_VERSIONS).append(" = ").append(Durations.format(profile.keepVersions())).append('\n');
         return text.toString();
     }
 

@@ -91,6 +91,35 @@ final class Profiles {
         return load(names.get(0));
     }
 
+    /** A path the user named, resolved to a profile and a path relative to its remote root ({@code ""}: the root). */
+    record Located(Profile profile, String path) {}
+
+    /**
+     * Resolves a path the user typed: a path inside a profile's mountpoint (absolute, or relative
+     * to the working directory), or, with {@code name} or a single profile, a path relative to the
+     * remote root.
+     */
+    Located locate(String userPath, String name, String command) throws IOException {
+        Path cwd = Path.of("").toAbsolutePath();
+        Path asLocal = cwd.resolve(userPath).normalize();
+        List<Profile> candidates = new java.util.ArrayList<>();
+        if (name != null) candidates.add(load(name));
+        else for (String n : names()) candidates.add(load(n));
+        for (Profile p : candidates) {
+            Path mp = p.mountpoint().normalize();
+            if (asLocal.startsWith(mp)) return new Located(p, mp.relativize(asLocal).toString());
+        }
+        if (userPath.startsWith("/")) {
+            throw JamException.usage(userPath + " is not inside the mountpoint of " + (name != null ? "profile " + name : "any profile")
+                    + "; name a path in the mount, or one relative to the remote's root");
+        }
+        Profile p = choose(name, command);
+        String rel = Path.of(userPath).normalize().toString();
+        if (rel.equals(".")) rel = "";
+        if (rel.startsWith("..")) throw JamException.usage(userPath + " leaves the remote's root");
+        return new Located(p, rel);
+    }
+
     void save(Profile profile) throws IOException {
         PrivateFiles.write(file(profile.name()), ProfileFile.format(profile));
     }

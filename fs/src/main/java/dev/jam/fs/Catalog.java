@@ -313,8 +313,10 @@ public final class Catalog implements AutoCloseable {
         if (copies.isEmpty()) return;
         List<Entry> changed = withDb(() -> {
             inTransaction(() -> {
+                // a file changed here meanwhile (DIRTY, NEW) keeps its state: its content is no longer the download
                 try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
-                        + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?")) {
+                        + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?"
+                        + " AND state IN (0, 1, 2)")) {
                     for (Cached c : copies) {
                         ps.setInt(1, Entry.State.CACHED.ordinal());
                         ps.setLong(2, c.size());
@@ -371,6 +373,442 @@ public final class Catalog implements AutoCloseable {
     public long atime(Entry e) {
         Long t = pendingAtimes.get(e.id());
         return t == null ? e.atime() : Math.max(t, e.atime());
+    }
+
+    // ---- local changes (writes through the mount) and the queue -------------------------
+
+    /** A pending remote operation (the write-back queue, oldest first). */
+    public record QueuedOp(long seq, String op, long entry, String path, String arg, int attempts,
+                           long nextAttempt, String lastError, long created) {}
+
+    /**
+     * Runs {@code work} as one transaction of local changes: entries created, changed, moved or
+     * removed through the mount, and the remote operations they queue. The in-memory listings
+     * are updated after the commit, entry by entry (no directory is reloaded).
+     */
+    public <T> T change(ChangeWork<T> work) throws IOException {
+        Change c = new Change();
+        T result;
+        db.lock();
+        try {
+            conn.setAutoCommit(false);
+            result = work.run(c);
+            conn.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw new IOException("catalog " + file + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            rollbackQuietly();
+            throw e;
+        } finally {
+            try {
+                conn.setAutoCommit(true);
+            } catch (SQLException e) {
+                log.error("catalog {}: cannot leave transaction: {}", file, e.getMessage());
+            }
+            db.unlock();
+        }
+        for (Runnable r : c.published) r.run();
+        return result;
+    }
+
+    @FunctionalInterface
+    public interface ChangeWork<T> {
+        T run(Change change) throws IOException, SQLException;
+    }
+
+    /** The operations of one {@link #change}; valid only during it, on its thread. */
+    public final class Change {
+        private final List<Runnable> published = new ArrayList<>();
+
+        private Change() {}
+
+        /** The current row of {@code id}, as stored. */
+        public Optional<Entry> get(long id) throws SQLException {
+            return selectById(id);
+        }
+
+        /** The child {@code name} of {@code parent}, as stored. */
+        public Optional<Entry> child(long parent, String name) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT " + COLUMNS + " FROM entries WHERE parent = ? AND name = ?")) {
+                ps.setLong(1, parent);
+                ps.setString(2, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(row(rs)) : Optional.empty();
+                }
+            }
+        }
+
+        /** Whether directory {@code id} has children. */
+        public boolean hasChildren(long id) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT 1 FROM entries WHERE parent = ? LIMIT 1")) {
+                ps.setLong(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        }
+
+        /**
+         * Inserts an entry made here. Files start {@link Entry.State#NEW}; every entry has no remote
+         * version yet ({@code remote_size = -1}) until the queue has created it on the server.
+         */
+        public Entry insertLocal(long parent, String name, Entry.Kind kind, long size, long mtime, int mode, String link)
+                throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "INSERT INTO entries(parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, state, atime)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, -1, 0, ?, ?)")) {
+                ps.setLong(1, parent);
+                ps.setString(2, name);
+                ps.setInt(3, kind.ordinal());
+                ps.setLong(4, size);
+                ps.setLong(5, mtime);
+                ps.setInt(6, mode & 07777);
+                ps.setString(7, link);
+                ps.setInt(8, (kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED).ordinal());
+                ps.setLong(9, mtime);
+                ps.executeUpdate();
+            }
+            long id;
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT last_insert_rowid()")) {
+                id = rs.getLong(1);
+            }
+            Entry e = selectById(id).orElseThrow();
+            put(e);
+            if (kind == Entry.Kind.DIR) published.add(() -> dirs.asMap().putIfAbsent(id, new ConcurrentHashMap<>()));
+            return e;
+        }
+
+        /** Inserts an entry for a file that exists on the server (content {@link Entry.State#REMOTE}). */
+        public Entry insertRemote(long parent, RemoteEntry r) throws SQLException {
+            long id = new Batch().insert(parent, r);
+            Entry e = selectById(id).orElseThrow();
+            put(e);
+            return e;
+        }
+
+        /** Takes a remote entry's metadata for {@code old}; changed content becomes {@link Entry.State#REMOTE}. */
+        public Entry updateFromRemote(Entry old, RemoteEntry r, boolean contentChanged) throws SQLException {
+            new Batch().updateFromRemote(old, r, contentChanged);
+            Entry e = selectById(old.id()).orElseThrow();
+            put(e);
+            return e;
+        }
+
+        /** Sets size, mtime and mode. */
+        public Entry setAttributes(long id, long size, long mtime, int mode) throws SQLException {
+            return exec(id, "UPDATE entries SET size = ?, mtime = ?, mode = ? WHERE id = ?", ps -> {
+                ps.setLong(1, size);
+                ps.setLong(2, mtime);
+                ps.setInt(3, mode & 07777);
+                ps.setLong(4, id);
+            });
+        }
+
+        /**
+         * Records content changed here: {@link Entry.State#DIRTY} (or still {@link Entry.State#NEW}),
+         * its size and mtime, and the ranges changed since the remote version ({@code null}: unknown).
+         */
+        public Entry setChanged(long id, long size, long mtime, byte[] dirtyRanges) throws SQLException {
+            return exec(id, "UPDATE entries SET state = CASE WHEN state = ? THEN state ELSE ? END,"
+                    + " size = ?, mtime = ?, cached_bytes = ?, ranges = NULL, dirty = ? WHERE id = ?", ps -> {
+                ps.setInt(1, Entry.State.NEW.ordinal());
+                ps.setInt(2, Entry.State.DIRTY.ordinal());
+                ps.setLong(3, size);
+                ps.setLong(4, mtime);
+                ps.setLong(5, size);
+                ps.setBytes(6, dirtyRanges);
+                ps.setLong(7, id);
+            });
+        }
+
+        /**
+         * Records that the server now holds this entry's content as version {@code remoteSize} /
+         * {@code remoteMtime} / {@code hash}; with {@code clean}, the local copy is that version
+         * ({@link Entry.State#CACHED}).
+         */
+        public Entry setSynced(long id, long remoteSize, long remoteMtime, String hash, boolean clean) throws SQLException {
+            String sql = clean
+                    ? "UPDATE entries SET remote_size = ?, remote_mtime = ?, remote_hash = ?, state = ?, dirty = NULL, ranges = NULL WHERE id = ?"
+                    : "UPDATE entries SET remote_size = ?, remote_mtime = ?, remote_hash = ?,"
+                            + " state = CASE WHEN state = ? THEN " + Entry.State.DIRTY.ordinal() + " ELSE state END, dirty = NULL WHERE id = ?";
+            return exec(id, sql, ps -> {
+                ps.setLong(1, remoteSize);
+                ps.setLong(2, remoteMtime);
+                ps.setString(3, hash);
+                ps.setInt(4, clean ? Entry.State.CACHED.ordinal() : Entry.State.NEW.ordinal());
+                ps.setLong(5, id);
+            });
+        }
+
+        /** Records the mtime the server now has for {@code id}'s version. */
+        public Entry setRemoteMtime(long id, long remoteMtime) throws SQLException {
+            return exec(id, "UPDATE entries SET remote_mtime = ? WHERE id = ?", ps -> {
+                ps.setLong(1, remoteMtime);
+                ps.setLong(2, id);
+            });
+        }
+
+        /** Marks a file as not (or no longer) on the server: it is uploaded as new. */
+        public Entry setLocalOnly(long id) throws SQLException {
+            return exec(id, "UPDATE entries SET remote_size = -1, remote_mtime = 0, remote_hash = NULL,"
+                    + " state = CASE WHEN kind = 0 THEN ? ELSE state END, dirty = NULL WHERE id = ?", ps -> {
+                ps.setInt(1, Entry.State.NEW.ordinal());
+                ps.setLong(2, id);
+            });
+        }
+
+        /** Moves {@code e} to {@code newParent}/{@code newName}. */
+        public Entry move(Entry e, long newParent, String newName) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET parent = ?, name = ? WHERE id = ?")) {
+                ps.setLong(1, newParent);
+                ps.setString(2, newName);
+                ps.setLong(3, e.id());
+                if (ps.executeUpdate() != 1) throw new SQLException("no entry " + e.id());
+            }
+            Entry moved = selectById(e.id()).orElseThrow();
+            published.add(() -> dirs.asMap().computeIfPresent(e.parent(), (k, m) -> {
+                Entry cur = m.get(e.name());
+                if (cur != null && cur.id() == e.id()) m.remove(e.name());
+                return m;
+            }));
+            put(moved);
+            return moved;
+        }
+
+        /** Removes {@code e} (a file, symlink or empty directory). */
+        public void remove(Entry e) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM entries WHERE id = ?")) {
+                ps.setLong(1, e.id());
+                ps.executeUpdate();
+            }
+            published.add(() -> {
+                dirs.asMap().computeIfPresent(e.parent(), (k, m) -> {
+                    Entry cur = m.get(e.name());
+                    if (cur != null && cur.id() == e.id()) m.remove(e.name());
+                    return m;
+                });
+                if (e.isDir()) dirs.invalidate(e.id());
+            });
+        }
+
+        /**
+         * Queues a remote operation. An upload coalesces with the entry's last queued operation
+         * when that is an upload of the same path: only its time moves.
+         */
+        public void enqueue(String op, long entry, String path, String arg, long notBefore, long now) throws SQLException {
+            if (op.equals("upload")) {
+                try (PreparedStatement ps = conn.prepareStatement(
+                        "SELECT seq, op, path FROM queue WHERE entry = ? ORDER BY seq DESC LIMIT 1")) {
+                    ps.setLong(1, entry);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next() && rs.getString(2).equals("upload") && rs.getString(3).equals(path)) {
+                            long seq = rs.getLong(1);
+                            try (PreparedStatement up = conn.prepareStatement(
+                                    "UPDATE queue SET next_attempt = MAX(next_attempt, ?) WHERE seq = ?")) {
+                                up.setLong(1, notBefore);
+                                up.setLong(2, seq);
+                                up.executeUpdate();
+                            }
+                            return;
+                        }
+                    }
+                }
+            }
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "INSERT INTO queue(op, entry, path, arg, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, op);
+                ps.setLong(2, entry);
+                ps.setString(3, path);
+                ps.setString(4, arg);
+                ps.setLong(5, notBefore);
+                ps.setLong(6, now);
+                ps.executeUpdate();
+            }
+        }
+
+        /** Removes a finished operation from the queue. */
+        public void dequeue(long seq) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM queue WHERE seq = ?")) {
+                ps.setLong(1, seq);
+                ps.executeUpdate();
+            }
+        }
+
+        /** Delays operation {@code seq} to {@code notBefore} (a file changed again while it was uploaded). */
+        public void postpone(long seq, long notBefore) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE queue SET next_attempt = ? WHERE seq = ?")) {
+                ps.setLong(1, notBefore);
+                ps.setLong(2, seq);
+                ps.executeUpdate();
+            }
+        }
+
+        /** Points the later queued operations of {@code entry} that name {@code from} at {@code to} instead. */
+        public void redirect(long entry, long afterSeq, String from, String to) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE queue SET path = ? WHERE entry = ? AND seq > ? AND path = ?")) {
+                ps.setString(1, to);
+                ps.setLong(2, entry);
+                ps.setLong(3, afterSeq);
+                ps.setString(4, from);
+                ps.executeUpdate();
+            }
+        }
+
+        /** Records a conflict: the local version of {@code path} was saved as {@code copy}. */
+        public void conflict(String path, String copy, long at) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement("INSERT INTO conflicts(path, copy, at) VALUES (?, ?, ?)")) {
+                ps.setString(1, path);
+                ps.setString(2, copy);
+                ps.setLong(3, at);
+                ps.executeUpdate();
+            }
+        }
+
+        private Entry exec(long id, String sql, Binder binder) throws SQLException {
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                binder.bind(ps);
+                if (ps.executeUpdate() != 1) throw new SQLException("no entry " + id);
+            }
+            Entry e = selectById(id).orElseThrow();
+            put(e);
+            return e;
+        }
+
+        private void put(Entry e) {
+            published.add(() -> publish(e));
+        }
+    }
+
+    /** The ranges of {@code id} changed since its remote version, or {@code null} when unknown. */
+    public byte[] dirtyRanges(long id) {
+        return withDb(() -> {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT dirty FROM entries WHERE id = ?")) {
+                ps.setLong(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getBytes(1) : null;
+                }
+            }
+        });
+    }
+
+    /** The oldest queued operation, if any. */
+    public Optional<QueuedOp> headOp() {
+        List<QueuedOp> l = queue(1);
+        return l.isEmpty() ? Optional.empty() : Optional.of(l.get(0));
+    }
+
+    /** Up to {@code max} queued operations, oldest first. */
+    public List<QueuedOp> queue(int max) {
+        return withDb(() -> {
+            List<QueuedOp> out = new ArrayList<>();
+            try (PreparedStatement ps = conn.prepareStatement("SELECT seq, op, COALESCE(entry, 0), path, arg, attempts, next_attempt,"
+                    + " last_error, created FROM queue ORDER BY seq LIMIT ?")) {
+                ps.setInt(1, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new QueuedOp(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
+                                rs.getInt(6), rs.getLong(7), rs.getString(8), rs.getLong(9)));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /** Queue totals: operations, and bytes of the files waiting for upload. */
+    public record QueueStats(long ops, long uploadBytes, long oldest, String lastError) {}
+
+    public QueueStats queueStats() {
+        return withDb(() -> {
+            try (Statement s = conn.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN q.op = 'upload' THEN e.size END), 0),"
+                         + " COALESCE(MIN(q.created), 0), (SELECT last_error FROM queue WHERE last_error IS NOT NULL ORDER BY seq LIMIT 1)"
+                         + " FROM queue q LEFT JOIN entries e ON e.id = q.entry")) {
+                rs.next();
+                return new QueueStats(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4));
+            }
+        });
+    }
+
+    /** Records a failed attempt of {@code seq}: the error, and when to try again. */
+    public void opFailed(long seq, String error, long nextAttempt) {
+        withDb(() -> {
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "UPDATE queue SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE seq = ?")) {
+                ps.setString(1, error);
+                ps.setLong(2, nextAttempt);
+                ps.setLong(3, seq);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Files changed here (DIRTY or NEW) that no queued operation will upload (after a crash mid-write). */
+    public List<Long> changedWithoutUpload() {
+        return withDb(() -> {
+            List<Long> out = new ArrayList<>();
+            try (Statement s = conn.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT id FROM entries WHERE state IN (3, 4) AND kind = 0"
+                         + " AND id NOT IN (SELECT entry FROM queue WHERE op = 'upload' AND entry IS NOT NULL)")) {
+                while (rs.next()) out.add(rs.getLong(1));
+            }
+            return out;
+        });
+    }
+
+    /** A conflict recorded by write-back. */
+    public record Conflict(String path, String copy, long at) {}
+
+    public List<Conflict> conflicts(int max) {
+        return withDb(() -> {
+            List<Conflict> out = new ArrayList<>();
+            try (PreparedStatement ps = conn.prepareStatement("SELECT path, copy, at FROM conflicts ORDER BY seq DESC LIMIT ?")) {
+                ps.setInt(1, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) out.add(new Conflict(rs.getString(1), rs.getString(2), rs.getLong(3)));
+                }
+            }
+            return out;
+        });
+    }
+
+    private long dataVersion = -1;
+
+    /**
+     * Makes every commit so far durable against power loss: a passive checkpoint syncs the
+     * write-ahead log (commits run with {@code synchronous = NORMAL}, which survives a crash of
+     * jam but not of the machine).
+     */
+    public void sync() {
+        withDb(() -> {
+            try (Statement s = conn.createStatement()) {
+                s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Forgets the in-memory listings when another process (a jam command) changed the database
+     * since the last call; returns whether it did. Cheap: one pragma.
+     */
+    public boolean reloadIfChangedElsewhere() {
+        boolean changed = withDb(() -> {
+            try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("PRAGMA data_version")) {
+                long v = rs.getLong(1);
+                boolean c = dataVersion >= 0 && v != dataVersion;
+                dataVersion = v;
+                if (c) {
+                    selectById(ROOT_ID).ifPresent(r -> root = r);
+                    pins = loadPins();
+                }
+                return c;
+            }
+        });
+        if (changed) dirs.invalidateAll();
+        return changed;
     }
 
     // ---- batches (indexing, refresh) ---------------------------------------------------

@@ -38,6 +38,15 @@ public record Entry(long id, long parent, String name, Kind kind, long size, lon
         public boolean isPrecious() { return this == DIRTY || this == NEW; }
     }
 
+    /** This entry with the size and mtime of content being written (not yet recorded). */
+    public Entry withContent(long newSize, long newMtime) {
+        return new Entry(id, parent, name, kind, newSize, newMtime, mode, link, remoteSize, remoteMtime, remoteHash, state,
+                cachedBytes, atime);
+    }
+
+    /** Whether the server holds a version of this entry (it was listed there or created there by jam). */
+    public boolean onServer() { return remoteSize >= 0; }
+
     public boolean isDir() { return kind == Kind.DIR; }
     public boolean isFile() { return kind == Kind.FILE; }
     public boolean isSymlink() { return kind == Kind.SYMLINK; }

@@ -19,6 +19,14 @@ final class Errno {
 
     private Errno() {}
 
+    /** Whether {@code e} (or its cause) is the kernel's "No space left on device". */
+    static boolean isNoSpace(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c.getMessage() != null && c.getMessage().contains("No space left on device")) return true;
+        }
+        return false;
+    }
+
     /** The negative errno FUSE expects for {@code t}, raised by operation {@code op} on {@code path}. */
     static int of(Throwable t, String op, String path) {
         if (t instanceof NoSuchFileException) return -ErrorCodes.ENOENT();
@@ -29,6 +37,11 @@ final class Errno {
         if (t instanceof AccessDeniedException) return -ErrorCodes.EACCES();
         if (t instanceof ReadOnlyFileSystemException) return -ErrorCodes.EROFS();
         if (t instanceof JamFs.BadHandleException) return -ErrorCodes.EBADF();
+        if (t instanceof JamFs.InvalidNameException) return -ErrorCodes.EINVAL();
+        if (t instanceof java.io.IOException io && isNoSpace(io)) {
+            log.warn("{} {}: no space left on the cache disk", op, path);
+            return -ErrorCodes.ENOSPC();
+        }
         if (t instanceof FileSystemException f && "is a directory".equals(f.getReason())) return -ErrorCodes.EISDIR();
         if (t instanceof java.io.IOException) { // unreachable server, timeout, bad content: expected, no trace
             log.warn("{} {}: {}", op, path, t.getMessage());

@@ -37,7 +37,8 @@ final class FileContent {
     private static final int CHUNK = 256 * 1024;
 
     final long id;
-    final long size;
+    /** The content's size; changes only once the content is complete (writes, truncation). */
+    volatile long size;
     private final Transfers transfers;
     private final FileChannel channel;
     private final String expectedHash;
@@ -54,6 +55,10 @@ final class FileContent {
     private boolean complete;
     private boolean finishing;
     private long lastReadEnd = -1;
+    // local changes (guarded by this): ranges written since the remote version, null when unknown
+    private RangeSet dirty;
+    private long mtime;
+    private boolean unrecorded;          // changes not yet recorded in the catalog
     int refs;
     boolean retired;
 
@@ -67,6 +72,224 @@ final class FileContent {
         this.remoteMtime = e.remoteMtime();
         this.have = have;
         this.complete = complete;
+        this.mtime = e.mtime();
+    }
+
+    /** Sets the ranges known to differ from the remote version ({@code null}: unknown) for a changed file. */
+    synchronized void setDirty(RangeSet d) { this.dirty = d; }
+
+    /**
+     * Guards the catalog's knowledge of changes: writes hold it shared; recording the changed
+     * ranges holds it exclusively, so no write slips between "recorded" and "marked unknown".
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock changeLock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private boolean marked;              // guarded by changeLock: the catalog knows changes may be under way
+
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
+    }
+
+    /** Consumes the changes to record (see {@link #recordChanges}). */
+    @FunctionalInterface
+    interface ChangesSink {
+        void record(Changes c) throws IOException;
+    }
+
+    /**
+     * Runs {@code change} with the shared change lock, after {@code mark} (which tells the
+     * catalog that this content is changing and its changed ranges are unknown) unless that
+     * was done since the last {@link #recordChanges}.
+     */
+    private <T> T changing(IoAction mark, java.util.concurrent.Callable<T> change) throws IOException {
+        var read = changeLock.readLock();
+        read.lock();
+        try {
+            if (!marked) {
+                read.unlock();
+                changeLock.writeLock().lock();
+                try {
+                    if (!marked) {
+                        mark.run();
+                        marked = true;
+                    }
+                    read.lock();
+                } finally {
+                    changeLock.writeLock().unlock();
+                }
+            }
+            return change.call();
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
+        } finally {
+            read.unlock();
+        }
+    }
+
+    /** Writes {@code src} at {@code offset}; the content must be complete (see {@link #loadWhole}). */
+    int write(long offset, ByteBuffer src, long now, IoAction mark) throws IOException {
+        if (!isComplete()) throw new IOException("content of " + transfers.describe(id) + " is not loaded for writing");
+        return changing(mark, () -> {
+            synchronized (this) {
+                if (offset > size) zeroFill(size, offset); // a hole reads as zeros, whatever the cache file held there
+            }
+            int total = 0;
+            while (src.hasRemaining()) total += channel.write(src, offset + total);
+            synchronized (this) {
+                if (offset + total > size) {
+                    size = offset + total;
+                    have.add(0, size);
+                }
+                if (dirty != null) dirty.add(offset, offset + total);
+                mtime = now;
+                unrecorded = true;
+            }
+            transfers.modified(id);
+            return total;
+        });
+    }
+
+    /** Zeros {@code [from, to)} where the cache file has bytes there. Call holding this. */
+    private void zeroFill(long from, long to) throws IOException {
+        long end = Math.min(to, channel.size());
+        if (from >= end) return;
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(1 << 16, end - from));
+        while (from < end) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), end - from));
+            from += channel.write(zeros, from);
+        }
+    }
+
+    /** Sets the size: cuts the content or extends it with zeros. The content must be complete. */
+    void truncate(long newSize, long now, IoAction mark) throws IOException {
+        changing(mark, () -> {
+            synchronized (this) {
+                if (!complete) throw new IOException("content of " + transfers.describe(id) + " is not loaded for writing");
+                long old = size;
+                if (newSize < channel.size()) channel.truncate(newSize);
+                if (newSize > old) {
+                    zeroFill(old, newSize);
+                    if (channel.size() < newSize) channel.write(ByteBuffer.allocate(1), newSize - 1);
+                    if (dirty != null) dirty.add(old, newSize);
+                } else if (dirty != null && newSize < old) {
+                    dirty.remove(newSize, Long.MAX_VALUE);
+                }
+                size = newSize;
+                have.clear();
+                have.add(0, newSize);
+                mtime = now;
+                unrecorded = true;
+            }
+            transfers.modified(id);
+            return null;
+        });
+    }
+
+    /**
+     * Empties the content without fetching it (truncation to 0 of a file not held): stops a
+     * download and waits for its writes to end first.
+     */
+    void discardAll(long now, IoAction mark) throws IOException {
+        changing(mark, () -> {
+            synchronized (this) {
+                cancel = true;
+                long deadline = System.nanoTime() + transfers.readTimeout().toNanos();
+                while ((streaming || !pending.isEmpty()) && System.nanoTime() < deadline) {
+                    try {
+                        wait(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted");
+                    }
+                }
+                if (streaming || !pending.isEmpty()) throw new IOException("download of " + transfers.describe(id) + " does not stop");
+                channel.truncate(0);
+                size = 0;
+                have.clear();
+                failure = null;
+                complete = true;
+                dirty = null;
+                mtime = now;
+                unrecorded = true;
+            }
+            transfers.modified(id);
+            return null;
+        });
+    }
+
+    synchronized void setMtime(long t) {
+        mtime = t;
+    }
+
+    synchronized long mtime() { return mtime; }
+
+    /**
+     * Hands the changes not yet recorded (all of them with {@code force}) to {@code sink}, which
+     * records them in the catalog; later writes mark the changed ranges unknown again first.
+     */
+    void recordChanges(boolean force, ChangesSink sink) throws IOException {
+        changeLock.writeLock().lock();
+        try {
+            Changes c;
+            synchronized (this) {
+                if (!unrecorded && !force) return;
+                c = new Changes(size, mtime, dirty == null ? null : dirty.encode());
+            }
+            sink.record(c);
+            synchronized (this) {
+                unrecorded = false;
+            }
+            marked = false;
+        } finally {
+            changeLock.writeLock().unlock();
+        }
+    }
+
+    synchronized boolean hasUnrecordedChanges() { return unrecorded; }
+
+    /** What the catalog must learn about a changed file. {@code dirty}: encoded ranges, or null when unknown. */
+    record Changes(long size, long mtime, byte[] dirty) {}
+
+    /** Forces written content to disk (fdatasync). */
+    void force() throws IOException {
+        channel.force(false);
+    }
+
+    /**
+     * Fetches every byte not held yet and waits until the content is complete and verified
+     * (opening a file for writing). Waits as long as data keeps arriving.
+     */
+    void loadWhole() throws IOException {
+        long pos = 0;
+        while (!isComplete()) {
+            long end = Math.min(size, pos + BLOCK * 16L);
+            if (pos < size) {
+                await(pos, end);
+                pos = end;
+                continue;
+            }
+            synchronized (this) {
+                long deadline = System.nanoTime() + transfers.readTimeout().toNanos();
+                while (!complete) {
+                    if (failure != null) throw failure;
+                    if (!have.contains(0, size)) break; // lost ranges: go round again
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) throw new InterruptedIOException("timed out verifying " + transfers.describe(id));
+                    try {
+                        wait(Math.max(1, left / 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted");
+                    }
+                }
+            }
+            if (!isComplete()) {
+                pos = 0;
+                maybeFinish();
+            }
+        }
     }
 
     synchronized boolean isComplete() { return complete; }

@@ -184,7 +184,7 @@ public final class Indexer {
     }
 
     private static boolean subtreePrecious(Catalog.Batch b, Entry e) throws SQLException {
-        if (e.state().isPrecious()) return true;
+        if (e.state().isPrecious() || !e.onServer()) return true; // changed here, or made here and not uploaded yet
         if (e.isDir()) for (Entry c : b.children(e.id())) if (subtreePrecious(b, c)) return true;
         return false;
     }

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.ReadOnlyFileSystemException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -41,9 +40,18 @@ public final class JamFs implements AutoCloseable {
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Map<Long, OpenFile> handles = new ConcurrentHashMap<>();
 
-    private record OpenFile(Entry entry, FileContent content) {}
+    private final WriteBack writeBack;
+    /** Files with writes not yet recorded in the catalog: stat answers their live size and mtime. */
+    private final Map<Long, FileContent> writing = new ConcurrentHashMap<>();
+
+    private record OpenFile(Entry entry, FileContent content, boolean writable) {}
 
     public JamFs(Catalog catalog, Path cacheDir, RemoteAccess remote, Duration readTimeout, Clock clock) throws IOException {
+        this(catalog, cacheDir, remote, readTimeout, clock, WriteBack.Settings.defaults());
+    }
+
+    public JamFs(Catalog catalog, Path cacheDir, RemoteAccess remote, Duration readTimeout, Clock clock,
+                 WriteBack.Settings writeSettings) throws IOException {
         this.catalog = catalog;
         this.cacheDir = cacheDir;
         ContentStore content = new ContentStore(cacheDir);
@@ -59,15 +67,21 @@ public final class JamFs implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.writeBack = new WriteBack(catalog, transfers, remote, writeSettings, clock);
         housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+        writeBack.start();
     }
+
+    public WriteBack writeBack() { return writeBack; }
 
     private int flushes;
 
     private void flushQuietly() {
         try {
             transfers.flushCompleted();
+            writeBack.makeDurable();
             if (++flushes % 5 == 0) catalog.flushAccessTimes();
+            catalog.reloadIfChangedElsewhere();
         } catch (RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(JamFs.class).warn("recording cache state: {}", e.getMessage());
         }
@@ -76,6 +90,7 @@ public final class JamFs implements AutoCloseable {
     /** Records finished downloads and access times now (tests, shutdown). */
     public void flush() {
         transfers.flushCompleted();
+        writeBack.makeDurable();
         catalog.flushAccessTimes();
     }
 
@@ -83,13 +98,20 @@ public final class JamFs implements AutoCloseable {
 
     /** The entry at {@code path} (absolute within the mount: {@code /a/b}). */
     public Entry stat(String path) throws NoSuchFileException {
-        return catalog.lookup(path).orElseThrow(() -> new NoSuchFileException(path));
+        Entry e = catalog.lookup(path).orElseThrow(() -> new NoSuchFileException(path));
+        return writing.isEmpty() ? e : live(e);
     }
 
     /** The entry behind an open handle, with the size and state it has now. */
     public Entry stat(long handle) throws IOException {
         OpenFile f = file(handle);
-        return catalog.get(f.entry.id()).orElse(f.entry);
+        return live(catalog.get(f.entry.id()).orElse(f.entry));
+    }
+
+    /** {@code e} with the size and mtime of writes not yet recorded. */
+    private Entry live(Entry e) {
+        FileContent fc = writing.get(e.id());
+        return fc == null ? e : e.withContent(fc.size, fc.mtime());
     }
 
     /** The entries of the directory at {@code path}, sorted by name. */
@@ -105,14 +127,22 @@ public final class JamFs implements AutoCloseable {
         return e.link();
     }
 
-    /** Opens a file for reading; returns a handle. Writing is not supported yet (read-only file system). */
+    /**
+     * Opens a file; returns a handle. Opening for writing first makes the whole content local
+     * (fetching what is missing), so every write lands on a complete copy.
+     */
     public long open(String path, boolean write) throws IOException {
         Entry e = stat(path);
         if (e.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
-        if (write) throw new ReadOnlyFileSystemException();
         FileContent fc = transfers.acquire(e);
+        try {
+            if (write) fc.loadWhole();
+        } catch (IOException | RuntimeException ex) {
+            transfers.release(fc);
+            throw ex;
+        }
         long h = nextHandle.getAndIncrement();
-        handles.put(h, new OpenFile(e, fc));
+        handles.put(h, new OpenFile(e, fc, write));
         touch(e.id());
         return h;
     }
@@ -122,9 +152,259 @@ public final class JamFs implements AutoCloseable {
         return file(handle).content.read(offset, dst);
     }
 
+    /** Writes {@code src} at {@code offset} through a handle opened for writing; returns the bytes written. */
+    public int write(long handle, long offset, ByteBuffer src) throws IOException {
+        OpenFile f = file(handle);
+        if (!f.writable) throw new BadHandleException(handle);
+        FileContent fc = f.content;
+        long now = clock.millis();
+        int n = fc.write(offset, src, now, () -> markChanging(fc, now));
+        writing.put(fc.id, fc);
+        writeBack.written(fc.id);
+        return n;
+    }
+
+    /** The catalog learns that {@code fc}'s content is changing (before the first byte lands). */
+    private void markChanging(FileContent fc, long now) throws IOException {
+        catalog.change(c -> c.get(fc.id).isPresent() ? c.setChanged(fc.id, fc.size, now, null) : null);
+    }
+
+    /** Records a handle's changes (close, fsync): the catalog gets size, mtime and changed ranges; an upload is queued. */
+    private void record(FileContent fc, boolean durable) throws IOException {
+        fc.recordChanges(false, ch -> catalog.change(c -> {
+            if (c.get(fc.id).isEmpty()) return null; // removed while open
+            c.setChanged(fc.id, ch.size(), ch.mtime(), ch.dirty());
+            writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
+            return null;
+        }));
+        writing.remove(fc.id, fc);
+        if (durable) {
+            fc.force();
+            catalog.sync();
+        } else {
+            writeBack.needsSync(fc.id);
+        }
+    }
+
+    /** {@code close(2)} of a descriptor: its writes are recorded and their upload queued before close returns. */
+    public void flush(long handle) throws IOException {
+        OpenFile f = file(handle);
+        if (f.writable || f.content.hasUnrecordedChanges()) record(f.content, false);
+    }
+
+    /** {@code fsync(2)}: the changes are recorded and on disk (content and catalog) before it returns. */
+    public void fsync(long handle) throws IOException {
+        OpenFile f = file(handle);
+        record(f.content, true);
+    }
+
     public void release(long handle) {
         OpenFile f = handles.remove(handle);
-        if (f != null) transfers.release(f.content);
+        if (f == null) return;
+        try {
+            if (f.content.hasUnrecordedChanges()) record(f.content, false);
+        } catch (IOException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(JamFs.class).error("recording changes of {}: {}", transfers.describe(f.content.id), e.toString());
+        }
+        transfers.release(f.content);
+    }
+
+    // ---- namespace changes --------------------------------------------------------------
+
+    /** A new entry's parent directory and name, checked. */
+    private record Place(Entry dir, String name, String rel) {}
+
+    private Place place(String path) throws IOException {
+        String rel = path.startsWith("/") ? path.substring(1) : path;
+        if (rel.isEmpty()) throw new java.nio.file.FileAlreadyExistsException(path);
+        int i = rel.lastIndexOf('/');
+        String name = rel.substring(i + 1);
+        Entry dir = catalog.lookup(i < 0 ? "" : rel.substring(0, i)).orElseThrow(() -> new NoSuchFileException(path));
+        if (!dir.isDir()) throw new NotDirectoryException(path);
+        String problem = dev.jam.remote.Names.problem(name);
+        if (problem == null && name.startsWith(dev.jam.remote.RemoteStore.TEMP_PREFIX)) problem = "names starting with "
+                + dev.jam.remote.RemoteStore.TEMP_PREFIX + " are jam's temporary files";
+        if (problem == null && dir.id() == Catalog.ROOT_ID && name.equals(".jam")) problem = ".jam is jam's own directory on the server";
+        if (problem != null) throw new InvalidNameException(path, problem);
+        return new Place(dir, name, rel);
+    }
+
+    private static String rel(String path) {
+        return path.startsWith("/") ? path.substring(1) : path;
+    }
+
+    /** Creates an empty file and opens it for writing; returns the handle. */
+    public long create(String path, int mode) throws IOException {
+        Place p = place(path);
+        long now = clock.millis();
+        Entry e = catalog.change(c -> {
+            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.FILE, 0, now, mode, null);
+            writeBack.queueUpload(c, n.id(), p.rel);
+            return n;
+        });
+        transfers.content().delete(e.id()); // an id reused after a crash must not inherit old bytes
+        FileContent fc = transfers.acquire(e);
+        long h = nextHandle.getAndIncrement();
+        handles.put(h, new OpenFile(e, fc, true));
+        touch(e.id());
+        return h;
+    }
+
+    public void mkdir(String path, int mode) throws IOException {
+        Place p = place(path);
+        long now = clock.millis();
+        catalog.change(c -> {
+            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.DIR, 0, now, mode, null);
+            c.enqueue(WriteBack.MKDIR, n.id(), p.rel, null, now, now);
+            return n;
+        });
+        writeBack.wake();
+    }
+
+    public void symlink(String target, String path) throws IOException {
+        Place p = place(path);
+        long now = clock.millis();
+        catalog.change(c -> {
+            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.SYMLINK, 0, now, 0777, target);
+            c.enqueue(WriteBack.SYMLINK, n.id(), p.rel, target, now, now);
+            return n;
+        });
+        writeBack.wake();
+    }
+
+    /** Removes a file or symlink. Its content is dropped here; the server keeps the old version in .jam/versions. */
+    public void unlink(String path) throws IOException {
+        long now = clock.millis();
+        Entry found = stat(path); // resolved outside the transaction: listings load under their own lock
+        Entry e = catalog.change(c -> {
+            Entry x = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(path));
+            if (x.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
+            c.remove(x);
+            if (x.onServer()) c.enqueue(WriteBack.DELETE, x.id(), rel(path), WriteBack.version(x), now, now);
+            return x;
+        });
+        writing.remove(e.id());
+        if (e.isFile()) transfers.forget(e.id());
+        writeBack.wake();
+    }
+
+    public void rmdir(String path) throws IOException {
+        long now = clock.millis();
+        Entry found = stat(path);
+        catalog.change(c -> {
+            Entry x = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(path));
+            if (!x.isDir()) throw new NotDirectoryException(path);
+            if (x.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(path);
+            if (c.hasChildren(x.id())) throw new java.nio.file.DirectoryNotEmptyException(path);
+            c.remove(x);
+            if (x.onServer()) c.enqueue(WriteBack.RMDIR, x.id(), rel(path), null, now, now);
+            return null;
+        });
+        writeBack.wake();
+    }
+
+    /** Renames a file, symlink or directory, replacing {@code to} as rename(2) does. A catalog change here, one rename on the server. */
+    public void rename(String from, String to) throws IOException {
+        long now = clock.millis();
+        Place dst = place(to);
+        Entry[] replaced = new Entry[1];
+        Entry found = stat(from);
+        catalog.change(c -> {
+            Entry src = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(from));
+            if (src.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(from);
+            Optional<Entry> existing = c.child(dst.dir.id(), dst.name);
+            if (existing.isPresent() && existing.get().id() == src.id()) return null;
+            if (src.isDir()) {
+                for (Entry d = dst.dir; ; d = c.get(d.parent()).orElseThrow()) { // not into itself
+                    if (d.id() == src.id()) throw new InvalidNameException(to, "cannot move a directory into itself");
+                    if (d.id() == Catalog.ROOT_ID) break;
+                }
+            }
+            String op = WriteBack.RENAME;
+            if (existing.isPresent()) {
+                Entry t = existing.get();
+                if (t.isDir() && !src.isDir()) throw new java.nio.file.FileSystemException(to, null, "is a directory");
+                if (!t.isDir() && src.isDir()) throw new NotDirectoryException(to);
+                if (t.isDir() && c.hasChildren(t.id())) throw new java.nio.file.DirectoryNotEmptyException(to);
+                c.remove(t);
+                replaced[0] = t;
+                if (t.onServer()) op = t.isDir() ? WriteBack.RENAME : WriteBack.RENAME_REPLACE;
+            }
+            c.move(src, dst.dir.id(), dst.name);
+            c.enqueue(op, src.id(), rel(from), dst.rel, now, now);
+            return null;
+        });
+        if (replaced[0] != null && replaced[0].isFile()) {
+            writing.remove(replaced[0].id());
+            transfers.forget(replaced[0].id());
+        }
+        writeBack.wake();
+    }
+
+    public void chmod(String path, int mode) throws IOException {
+        long now = clock.millis();
+        Entry x = stat(path);
+        catalog.change(c -> {
+            if (x.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(path);
+            Entry cur = c.get(x.id()).orElseThrow(() -> new NoSuchFileException(path));
+            c.setAttributes(x.id(), cur.size(), cur.mtime(), mode);
+            if (cur.onServer() && !x.isSymlink()) c.enqueue(WriteBack.CHMOD, x.id(), rel(path), null, now, now);
+            return null;
+        });
+        writeBack.wake();
+    }
+
+    /** Sets the modification time (ms); {@code -1} leaves it. */
+    public void setMtime(String path, long mtime) throws IOException {
+        if (mtime < 0) return;
+        long now = clock.millis();
+        Entry x = stat(path);
+        if (x.id() == Catalog.ROOT_ID || x.isSymlink()) return; // not kept on the server
+        FileContent fc = x.isFile() ? transfers.peek(x.id()) : null;
+        if (fc != null) fc.setMtime(mtime);
+        catalog.change(c -> {
+            Entry cur = c.get(x.id()).orElseThrow(() -> new NoSuchFileException(path));
+            c.setAttributes(x.id(), cur.size(), mtime, cur.mode());
+            // a changed file takes its mtime along when uploaded; a clean one needs it set on the server
+            if (cur.onServer() && !cur.state().isPrecious()) c.enqueue(WriteBack.MTIME, x.id(), rel(path), null, now, now);
+            return null;
+        });
+        writeBack.wake();
+    }
+
+    /** Sets the size of a file: truncation, or extension with zeros. */
+    public void truncate(String path, long size) throws IOException {
+        Entry e = stat(path);
+        if (e.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
+        FileContent fc = transfers.acquire(e);
+        try {
+            truncate(fc, size);
+            record(fc, false);
+        } finally {
+            transfers.release(fc);
+        }
+    }
+
+    /** Sets the size of an open file. */
+    public void truncate(long handle, long size) throws IOException {
+        OpenFile f = file(handle);
+        truncate(f.content, size);
+    }
+
+    private void truncate(FileContent fc, long size) throws IOException {
+        if (size < 0) throw new InvalidNameException("size", "negative size");
+        long now = clock.millis();
+        if (size == 0 && !fc.isComplete()) {
+            fc.discardAll(now, () -> markChanging(fc, now));
+        } else {
+            fc.loadWhole();
+            fc.truncate(size, now, () -> markChanging(fc, now));
+        }
+        writing.put(fc.id, fc);
+        writeBack.written(fc.id);
     }
 
     private OpenFile file(long handle) throws IOException {
@@ -192,6 +472,7 @@ public final class JamFs implements AutoCloseable {
     public void close() {
         housekeeping.shutdownNow();
         for (Long h : List.copyOf(handles.keySet())) release(h);
+        writeBack.close();
         transfers.cancelAll();
         executor.shutdown();
         try {
@@ -201,6 +482,13 @@ public final class JamFs implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         flush();
+    }
+
+    /** A name or argument jam cannot use (EINVAL). */
+    public static final class InvalidNameException extends java.nio.file.FileSystemException {
+        InvalidNameException(String path, String reason) {
+            super(path, null, reason);
+        }
     }
 
     /** A handle that is not open (EBADF). */

@@ -2,14 +2,19 @@ package dev.jam.fs;
 
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.ffi.types.dev_t;
+import jnr.ffi.types.gid_t;
+import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
+import jnr.ffi.types.uid_t;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
 import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +35,7 @@ final class JamFuse extends FuseStubFS {
     private final long gid;
     private final ThreadLocal<FileStat> dirStat = ThreadLocal.withInitial(() -> new FileStat(Runtime.getSystemRuntime()));
     private final ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_READ));
+    private final ThreadLocal<byte[]> writeBuffers = ThreadLocal.withInitial(() -> new byte[MAX_READ]);
     private final ThreadLocal<Pointer> bufferPointers = ThreadLocal.withInitial(() -> Pointer.wrap(Runtime.getSystemRuntime(), buffers.get()));
 
     JamFuse(JamFs fs, String fsName) {
@@ -165,6 +171,194 @@ final class JamFuse extends FuseStubFS {
         return 0;
     }
 
+    // ---- writes ---------------------------------------------------------------------------
+
+    @Override
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        try {
+            fi.fh.set(fs.create(path, (int) (mode & 07777)));
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "create", path);
+        }
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
+        if ((mode & FileStat.S_IFMT) != FileStat.S_IFREG && (mode & FileStat.S_IFMT) != 0) return -ErrorCodes.EPERM();
+        try {
+            long h = fs.create(path, (int) (mode & 07777));
+            fs.flush(h);
+            fs.release(h);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "mknod", path);
+        }
+    }
+
+    @Override
+    public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        try {
+            byte[] a = writeBuffers.get();
+            long done = 0;
+            while (done < size) {
+                int n = (int) Math.min(a.length, size - done);
+                buf.get(done, a, 0, n); // one bulk copy out of the kernel's buffer
+                done += fs.write(fi.fh.get(), offset + done, ByteBuffer.wrap(a, 0, n));
+            }
+            return (int) done;
+        } catch (Throwable t) {
+            return Errno.of(t, "write", path);
+        }
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        try {
+            fs.flush(fi.fh.get());
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "flush", path);
+        }
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        try {
+            fs.fsync(fi.fh.get());
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "fsync", path);
+        }
+    }
+
+    @Override
+    public int truncate(String path, @off_t long size) {
+        try {
+            fs.truncate(path, size);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "truncate", path);
+        }
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        try {
+            fs.truncate(fi.fh.get(), size);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "ftruncate", path);
+        }
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        try {
+            fs.mkdir(path, (int) (mode & 07777));
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "mkdir", path);
+        }
+    }
+
+    @Override
+    public int rmdir(String path) {
+        try {
+            fs.rmdir(path);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "rmdir", path);
+        }
+    }
+
+    @Override
+    public int unlink(String path) {
+        try {
+            fs.unlink(path);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "unlink", path);
+        }
+    }
+
+    @Override
+    public int rename(String oldpath, String newpath) {
+        try {
+            fs.rename(oldpath, newpath);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "rename", oldpath);
+        }
+    }
+
+    @Override
+    public int symlink(String oldpath, String newpath) {
+        try {
+            fs.symlink(oldpath, newpath);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "symlink", newpath);
+        }
+    }
+
+    @Override
+    public int link(String oldpath, String newpath) {
+        return -ErrorCodes.EPERM(); // hard links: not supported (README)
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        try {
+            fs.chmod(path, (int) (mode & 07777));
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "chmod", path);
+        }
+    }
+
+    @Override
+    public int chown(String path, @uid_t long uid, @gid_t long gid) {
+        // every file belongs to the mounting user; "changing" to that owner succeeds (cp -p, rsync -a, tar)
+        boolean sameUid = uid == this.uid || uid == 0xffffffffL || uid == -1;
+        boolean sameGid = gid == this.gid || gid == 0xffffffffL || gid == -1;
+        if (!(sameUid && sameGid)) return -ErrorCodes.EPERM();
+        try {
+            fs.stat(path);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "chown", path);
+        }
+    }
+
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        try {
+            long mtime;
+            Timespec m = timespec.length > 1 ? timespec[1] : null;
+            if (m == null || m.tv_nsec.longValue() == UTIME_NOW) mtime = System.currentTimeMillis();
+            else if (m.tv_nsec.longValue() == UTIME_OMIT) mtime = -1;
+            else mtime = m.tv_sec.get() * 1000 + m.tv_nsec.longValue() / 1_000_000;
+            fs.setMtime(path, mtime);
+            return 0;
+        } catch (Throwable t) {
+            return Errno.of(t, "utimens", path);
+        }
+    }
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+        return -ErrorCodes.ENOTSUP(); // extended attributes are not stored (README)
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return -ErrorCodes.ENOTSUP();
+    }
+
     @Override
     public int statfs(String path, Statvfs st) {
         try {
@@ -217,7 +411,7 @@ final class JamFuse extends FuseStubFS {
     }
 
     @Override
-    public int access(String path, int mask) {
+    public int access(String path, int mask) { // permissions: default_permissions lets the kernel check modes
         try {
             fs.stat(path);
             return 0;

@@ -104,6 +104,26 @@ final class RangeSet {
 
     void clear() { n = 0; }
 
+    /** The start of range {@code i} (in order). */
+    long start(int i) { return starts[i]; }
+
+    /** The end (exclusive) of range {@code i}. */
+    long end(int i) { return ends[i]; }
+
+    /** An independent copy. */
+    RangeSet copy() {
+        RangeSet r = new RangeSet();
+        r.starts = Arrays.copyOf(starts, Math.max(4, n));
+        r.ends = Arrays.copyOf(ends, Math.max(4, n));
+        r.n = n;
+        return r;
+    }
+
+    /** Adds every range of {@code other}. */
+    void addAll(RangeSet other) {
+        for (int i = 0; i < other.n; i++) add(other.starts[i], other.ends[i]);
+    }
+
     byte[] encode() {
         ByteBuffer b = ByteBuffer.allocate(n * 16);
         for (int i = 0; i < n; i++) b.putLong(starts[i]).putLong(ends[i]);

@@ -7,7 +7,7 @@ import java.sql.Statement;
 /** The catalog's schema and its migrations, versioned by {@code PRAGMA user_version}. */
 final class Schema {
     /** The version this code writes. A database with a higher version is refused. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     private Schema() {}
 
@@ -49,6 +49,19 @@ final class Schema {
             )""",
             "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "INSERT INTO entries(id, parent, name, kind, size, mtime, mode, state) VALUES (1, 0, '', 1, 0, 0, 493, 2)",
+        },
+        // 1 -> 2: write-back
+        {
+            // ranges changed since the remote version (a RangeSet), for delta uploads; NULL: unknown, send it all
+            "ALTER TABLE entries ADD COLUMN dirty BLOB",
+            "CREATE INDEX queue_entry ON queue(entry)",
+            """
+            CREATE TABLE conflicts(
+              seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+              path          TEXT    NOT NULL,          -- the contested path
+              copy          TEXT    NOT NULL,          -- where the local version was saved
+              at            INTEGER NOT NULL
+            )""",
         },
     };
 

@@ -90,10 +90,16 @@ final class Transfers {
         } else switch (current.state()) {
             case DIRTY, NEW -> {
                 // the only copy of local changes: never replaced by a download
-                if (!exists || ch.size() != current.size()) {
+                if (!exists && current.size() > 0) {
                     ch.close();
                     throw new IOException("the local copy of " + describe(current.id()) + " (changed here, not yet on the server)"
-                            + " is missing or damaged in " + content.dir());
+                            + " is missing from " + content.dir());
+                }
+                if (ch.size() != current.size()) {
+                    // written but not closed when jam stopped: the content file is the truth
+                    log.warn("{} was being written when jam stopped: keeping its {} bytes", describe(current.id()), ch.size());
+                    long size = ch.size();
+                    current = catalog.change(c -> c.setChanged(e.id(), size, System.currentTimeMillis(), null));
                 }
                 have.add(0, current.size());
                 complete = true;
@@ -118,7 +124,39 @@ final class Transfers {
             complete = true;
             catalog.setContent(current.id(), Entry.State.CACHED, 0, null);
         }
-        return new FileContent(this, current, ch, have, complete);
+        FileContent fc = new FileContent(this, current, ch, have, complete);
+        if (current.state().isPrecious()) fc.setDirty(RangeSet.decode(catalog.dirtyRanges(current.id())));
+        else fc.setDirty(new RangeSet());
+        if (current.state() == Entry.State.DIRTY && catalog.dirtyRanges(current.id()) == null) fc.setDirty(null);
+        return fc;
+    }
+
+    ContentStore content() { return content; }
+
+    /** Counts changes per file, so an upload can tell whether the file changed while it was sent. */
+    private final Map<Long, Long> modifications = new java.util.concurrent.ConcurrentHashMap<>();
+
+    void modified(long id) {
+        modifications.merge(id, 1L, Long::sum);
+    }
+
+    long modificationCount(long id) {
+        return modifications.getOrDefault(id, 0L);
+    }
+
+    /** Forgets the content of a removed file: cancels its download and deletes its cache file. */
+    void forget(long id) {
+        FileContent fc;
+        synchronized (open) {
+            fc = open.get(id);
+        }
+        if (fc != null) fc.cancel();
+        completed.remove(id);
+        try {
+            content.delete(id);
+        } catch (IOException e) {
+            log.warn("cannot delete cache file of inode {}: {}", id, e.getMessage());
+        }
     }
 
     /** Drops one reference; the last one stops a large file's download and records what is held. */

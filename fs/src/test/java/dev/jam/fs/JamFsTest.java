@@ -12,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.ReadOnlyFileSystemException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,11 +166,6 @@ class JamFsTest {
         assertTrue(ex.getMessage().contains("hash"), ex.getMessage());
         assertEquals(Entry.State.REMOTE, fs.stat("/docs/note-3.txt").state());
         assertEquals(0, Files.size(cacheFile));
-    }
-
-    @Test
-    void writesAreRefusedCleanly() {
-        assertThrows(ReadOnlyFileSystemException.class, () -> fs.open("/hello.txt", true));
     }
 
     @Test

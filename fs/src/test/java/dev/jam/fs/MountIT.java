@@ -150,15 +150,4 @@ class MountIT {
         String all = MountSupport.run(mnt, "getfattr", "-d", "docs/note-7.txt");
         assertTrue(all.contains("user.jam.state"), all);
     }
-
-    @Test
-    void writingIsRefusedWithAReadOnlyError() {
-        IOException e = assertThrows(IOException.class, () -> Files.writeString(mnt.resolve("hello.txt"), "x"));
-        assertTrue(e.getMessage().contains("Read-only"), e.getMessage());
-        try (Stream<Path> s = Files.list(mnt)) {
-            assertEquals(5, s.count());
-        } catch (IOException ex) {
-            fail(ex);
-        }
-    }
 }

@@ -1,0 +1,811 @@
+package dev.jam.fs;
+
+import dev.jam.remote.AtomicWrite;
+import dev.jam.remote.HashAlgorithm;
+import dev.jam.remote.Names;
+import dev.jam.remote.RemoteEntry;
+import dev.jam.remote.RemoteStore;
+import dev.jam.remote.RemoteUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Write-back: replays the catalog's queue of remote operations on the server, oldest first, one
+ * at a time, so the server passes through the same states as the mount did.
+ *
+ * <p>An upload waits for a quiet period after the file's last write, then goes to a temporary
+ * name beside the target, is verified and renamed over it ({@link RemoteStore#write}). Before a
+ * file on the server is replaced or deleted it is checked to still be the version the catalog
+ * last synced (size and mtime); if it changed, the local version is uploaded beside it as a
+ * conflict copy and both stay visible (design rule 3). A replaced or deleted file is first kept
+ * under {@code .jam/versions/} (design rule 4, {@link Versions}). When only a few ranges of a
+ * large file changed and the server can copy server-side, only those ranges are sent.
+ *
+ * <p>Failures (offline, refused) leave the operation at the head of the queue and retry with
+ * exponential backoff capped at five minutes; the queue lives in the catalog, so a crash or a
+ * reboot resumes it.
+ */
+public final class WriteBack implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WriteBack.class);
+
+    static final String UPLOAD = "upload";
+    static final String MKDIR = "mkdir";
+    static final String RMDIR = "rmdir";
+    static final String DELETE = "delete";
+    static final String RENAME = "rename";
+    /** A rename over a file the server holds: that file is kept as a version first. */
+    static final String RENAME_REPLACE = "rename-replace";
+    static final String SYMLINK = "symlink";
+    static final String CHMOD = "chmod";
+    static final String MTIME = "mtime";
+
+    /** Files at least this large are candidates for delta uploads. */
+    static final long DELTA_MIN_SIZE = 1L << 20;
+    private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+    private static final Duration PRUNE_EVERY = Duration.ofHours(24);
+
+    /**
+     * @param quiet     how long after a file's last write its upload starts
+     * @param retention how long replaced and deleted versions are kept on the server
+     * @param host      this machine's name, in conflict copies' names
+     */
+    public record Settings(Duration quiet, Duration retention, String host) {
+        public static Settings defaults() {
+            return new Settings(Duration.ofSeconds(5), Duration.ofDays(30), localHost());
+        }
+
+        public Settings withQuiet(Duration q) { return new Settings(q, retention, host); }
+
+        public Settings withRetention(Duration r) { return new Settings(quiet, r, host); }
+    }
+
+    static String localHost() {
+        try {
+            String h = java.net.InetAddress.getLocalHost().getHostName();
+            int dot = h.indexOf('.');
+            return dot > 0 ? h.substring(0, dot) : h;
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    private final Catalog catalog;
+    private final Transfers transfers;
+    private final RemoteAccess remote;
+    private final Settings settings;
+    private final Clock clock;
+    private final Map<Long, Long> lastWrite = new ConcurrentHashMap<>();
+    private final Set<Long> unsynced = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wakeUp = lock.newCondition();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile boolean busy;
+    private boolean signalled;              // guarded by lock
+    private long nextPrune;
+    private boolean recovered;
+
+    WriteBack(Catalog catalog, Transfers transfers, RemoteAccess remote, Settings settings, Clock clock) {
+        this.catalog = catalog;
+        this.transfers = transfers;
+        this.remote = remote;
+        this.settings = settings;
+        this.clock = clock;
+        this.thread = new Thread(this::run, "jam-writeback");
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** The expected version of {@code e} on the server, for a queued delete: {@code size:mtime}. */
+    static String version(Entry e) {
+        return e.remoteSize() + ":" + e.remoteMtime();
+    }
+
+    // ---- signals from the mount ---------------------------------------------------------
+
+    /** A write to {@code id} happened now: its upload waits for the quiet period again. */
+    void written(long id) {
+        lastWrite.put(id, clock.millis());
+    }
+
+    /** Queues (or moves back) the upload of {@code id} at {@code path}, inside a catalog change. */
+    void queueUpload(Catalog.Change c, long id, String path) throws java.sql.SQLException {
+        long now = clock.millis();
+        c.enqueue(UPLOAD, id, path, null, now + settings.quiet().toMillis(), now);
+        wake();
+    }
+
+    /** {@code id}'s content must reach the disk with the next {@link #makeDurable}. */
+    void needsSync(long id) {
+        unsynced.add(id);
+    }
+
+    /**
+     * Group commit (every second): flushes the content of files closed since the last call and
+     * the catalog's log to disk, so a closed file survives a power loss after at most a second
+     * (a kill of jam loses nothing at any time: what is written is in the kernel's cache).
+     */
+    void makeDurable() {
+        if (unsynced.isEmpty()) return;
+        List<Long> ids = new ArrayList<>(unsynced);
+        for (Long id : ids) {
+            unsynced.remove(id);
+            try (FileChannel ch = FileChannel.open(transfers.content().fileFor(id), java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(false);
+            } catch (NoSuchFileException e) {
+                // removed meanwhile
+            } catch (IOException e) {
+                log.warn("cannot flush {} to disk: {}", transfers.describe(id), e.getMessage());
+            }
+        }
+        catalog.sync();
+    }
+
+    /** Wakes the worker: something was queued. */
+    public void wake() {
+        lock.lock();
+        try {
+            signalled = true;
+            wakeUp.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the queue is empty and nothing is being sent (tests, status). */
+    public boolean idle() {
+        return !busy && catalog.headOp().isEmpty();
+    }
+
+    /**
+     * Waits until the queue is empty, running due operations at once (no quiet period).
+     * Returns false on timeout.
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        hurry = true;
+        try {
+            wake();
+            while (!idle()) {
+                if (System.nanoTime() > deadline) return false;
+                Thread.sleep(20);
+            }
+            return true;
+        } finally {
+            hurry = false;
+        }
+    }
+
+    private volatile boolean hurry;
+
+    // ---- the worker -----------------------------------------------------------------------
+
+    private void run() {
+        while (!closed) {
+            try {
+                step();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("write-back failed unexpectedly", e);
+                sleep(5_000);
+            }
+        }
+    }
+
+    private void step() throws InterruptedException {
+        Optional<Catalog.QueuedOp> head = catalog.headOp();
+        if (!recovered) {
+            recover();
+            head = catalog.headOp();
+        }
+        if (head.isEmpty()) {
+            pause(60_000);
+            return;
+        }
+        Catalog.QueuedOp op = head.get();
+        long now = clock.millis();
+        long due = hurry && op.attempts() == 0 ? 0 : op.nextAttempt();
+        if (op.op().equals(UPLOAD) && !hurry) {
+            Long w = lastWrite.get(op.entry());
+            if (w != null) due = Math.max(due, w + settings.quiet().toMillis());
+            FileContent live = transfers.peek(op.entry());
+            if (live != null && live.hasUnrecordedChanges()) due = Math.max(due, now + settings.quiet().toMillis());
+        }
+        if (due > now) {
+            pause(due - now);
+            return;
+        }
+        busy = true;
+        try {
+            RemoteStore store = remote.store();
+            if (!cleaned) cleanAfterCrash(store);
+            if (now >= nextPrune) prune(store, now);
+            boolean upload = op.op().equals(UPLOAD);
+            if (upload) catalog.setMeta(INFLIGHT, op.path());
+            execute(store, op);
+            if (upload) catalog.setMeta(INFLIGHT, ""); // a failed one stays recorded: its temporary may be left
+        } catch (IOException e) {
+            int attempts = op.attempts() + 1;
+            long backoff = Math.min(MAX_BACKOFF.toMillis(), 1000L << Math.min(20, attempts - 1));
+            String what = op.op() + " " + Names.printable(op.path());
+            if (attempts == 1 || !(e instanceof RemoteUnavailableException)) log.warn("{} failed (attempt {}), retrying in {} s: {}",
+                    what, attempts, backoff / 1000, e.getMessage());
+            catalog.opFailed(op.seq(), e.getMessage() == null ? e.toString() : e.getMessage(), clock.millis() + backoff);
+        } catch (CatalogException e) {
+            log.error("write-back: {}", e.getMessage());
+            sleep(5_000);
+        } finally {
+            busy = false;
+        }
+    }
+
+    /** After a start: queues uploads for files changed but not queued (a crash mid-write); removes stray temporaries. */
+    private void recover() {
+        recovered = true;
+        List<Long> lost = catalog.changedWithoutUpload();
+        for (long id : lost) {
+            try {
+                String path = catalog.pathOf(id);
+                catalog.change(c -> {
+                    queueUpload(c, id, path);
+                    return null;
+                });
+                log.info("resuming the upload of {}", Names.printable(path));
+            } catch (IOException | RuntimeException e) {
+                log.error("cannot queue the upload of inode {}: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    /** Meta key: the path of the upload under way, so a restart after a crash knows where a temporary file may be. */
+    static final String INFLIGHT = "writeback.inflight";
+    private boolean cleaned;
+
+    /** Removes the temporary files an upload interrupted by a crash left on the server. */
+    private void cleanAfterCrash(RemoteStore store) throws IOException {
+        Optional<String> path = catalog.meta(INFLIGHT);
+        if (path.isPresent() && !path.get().isEmpty()) {
+            String p = path.get();
+            int n = store.cleanTemporaries(Names.parent(p));
+            try {
+                n += store.cleanTemporaries(Names.parent(Versions.pathFor(p, clock.instant())));
+            } catch (NoSuchFileException e) {
+                // no versions kept for it
+            }
+            if (n > 0) log.info("removed {} temporary file(s) an interrupted upload left on the server", n);
+            catalog.setMeta(INFLIGHT, "");
+        }
+        cleaned = true;
+    }
+
+    private void prune(RemoteStore store, long now) {
+        nextPrune = now + PRUNE_EVERY.toMillis();
+        try {
+            Versions.prune(store, settings.retention(), Instant.ofEpochMilli(now));
+        } catch (IOException e) {
+            log.warn("cannot remove old versions: {}", e.getMessage());
+        }
+    }
+
+    private void pause(long millis) throws InterruptedException {
+        lock.lock();
+        try {
+            if (!signalled && !closed) wakeUp.await(Math.max(1, Math.min(millis, 60_000)), java.util.concurrent.TimeUnit.MILLISECONDS);
+            signalled = false;
+        } finally {
+            lock.unlock();
+        }
+        if (closed) throw new InterruptedException();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void done(Catalog.QueuedOp op) throws IOException {
+        catalog.change(c -> {
+            c.dequeue(op.seq());
+            return null;
+        });
+    }
+
+    private void execute(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        switch (op.op()) {
+            case UPLOAD -> upload(store, op);
+            case MKDIR -> mkdir(store, op);
+            case RMDIR -> rmdir(store, op);
+            case DELETE -> delete(store, op);
+            case RENAME, RENAME_REPLACE -> rename(store, op);
+            case SYMLINK -> symlink(store, op);
+            case CHMOD -> chmod(store, op);
+            case MTIME -> mtime(store, op);
+            default -> {
+                log.error("unknown queued operation '{}' on {}: dropped", op.op(), Names.printable(op.path()));
+                done(op);
+            }
+        }
+    }
+
+    private static Optional<RemoteEntry> statOrEmpty(RemoteStore store, String path) throws IOException {
+        try {
+            return Optional.of(store.stat(path));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean sameVersion(RemoteEntry r, long size, long mtime) {
+        return r.isFile() && r.size() == size && r.mtimeMillis() == mtime;
+    }
+
+    // ---- uploads --------------------------------------------------------------------------
+
+    private void upload(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        Optional<Entry> found = catalog.get(op.entry());
+        if (found.isEmpty() || !found.get().isFile() || !found.get().state().isPrecious()) {
+            done(op); // removed here meanwhile, or already uploaded
+            return;
+        }
+        Entry e = found.get();
+        String path = op.path();
+        long gen = transfers.modificationCount(e.id());
+        Optional<RemoteEntry> there = statOrEmpty(store, path);
+        boolean conflict = false;
+        if (there.isPresent()) {
+            RemoteEntry r = there.get();
+            boolean expected = e.onServer() && sameVersion(r, e.remoteSize(), e.remoteMtime());
+            if (!expected) {
+                if (!r.isDir() && isOurs(store, path, r, e)) {
+                    // uploaded before a crash, not yet recorded
+                    String hash = localHash(e);
+                    if (hash != null) {
+                        finishUpload(op, e, r, hash, gen);
+                        return;
+                    }
+                }
+                conflict = true;
+            }
+        }
+        if (conflict) {
+            uploadConflict(store, op, e, there.get());
+            return;
+        }
+        if (there.isPresent()) store.preserve(path, Versions.pathFor(path, clock.instant()));
+        Sent sent = send(store, path, e, there.isPresent());
+        if (sent == null) {
+            postpone(op); // changed while being sent
+            return;
+        }
+        finishUpload(op, e, sent.result, sent.hash, gen);
+    }
+
+    /** A successful upload of {@code e} at {@code r}: recorded, and clean unless it changed meanwhile. */
+    private void finishUpload(Catalog.QueuedOp op, Entry e, RemoteEntry r, String hash, long gen) throws IOException {
+        FileContent live = transfers.peek(e.id());
+        boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
+        catalog.change(c -> {
+            if (c.get(e.id()).isEmpty()) {
+                c.dequeue(op.seq());
+                return null;
+            }
+            c.setSynced(e.id(), r.size(), r.mtimeMillis(), "sha256:" + hash, clean);
+            if (clean) c.dequeue(op.seq());
+            else c.postpone(op.seq(), clock.millis() + settings.quiet().toMillis());
+            return null;
+        });
+        if (!clean) log.debug("{} changed while it was uploaded: sending it again", Names.printable(op.path()));
+    }
+
+    private void postpone(Catalog.QueuedOp op) throws IOException {
+        catalog.change(c -> {
+            c.postpone(op.seq(), clock.millis() + settings.quiet().toMillis());
+            return null;
+        });
+    }
+
+    /** Whether the file at {@code path} already holds exactly {@code e}'s local content. */
+    private boolean isOurs(RemoteStore store, String path, RemoteEntry r, Entry e) throws IOException {
+        if (r.size() != e.size()) return false;
+        if (!store.hashAlgorithms().contains(HashAlgorithm.SHA256)) {
+            // no hash on the server: an upload sets the file's mtime to the local one
+            return r.mtimeMillis() / 1000 == e.mtime() / 1000;
+        }
+        Optional<String> theirs = store.hash(path, HashAlgorithm.SHA256);
+        String ours = localHash(e);
+        return theirs.isPresent() && ours != null && theirs.get().equals(ours);
+    }
+
+    private record Sent(RemoteEntry result, String hash) {}
+
+    /**
+     * Sends {@code e}'s content to {@code path}: only the changed ranges when that is worth it
+     * and possible, the whole file otherwise. Returns null when the file changed while it was read.
+     */
+    private Sent send(RemoteStore store, String path, Entry e, boolean replacing) throws IOException {
+        long gen = transfers.modificationCount(e.id());
+        RangeSet dirty = null;
+        if (replacing && e.state() == Entry.State.DIRTY && e.size() >= DELTA_MIN_SIZE) {
+            byte[] d = catalog.dirtyRanges(e.id());
+            if (d != null) {
+                dirty = RangeSet.decode(d);
+                if (dirty.covered() > e.size() / 2 || !store.canCopyServerSide()) dirty = null;
+            }
+        }
+        try (FileChannel ch = transfers.content().openRead(e.id())) {
+            if (ch.size() < e.size()) return null;
+            if (dirty != null) {
+                String hash = hash(ch, e.size());
+                if (transfers.modificationCount(e.id()) != gen) return null;
+                try (AtomicWrite w = store.writeFrom(path, path)) {
+                    ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
+                    for (int i = 0; i < dirty.size(); i++) {
+                        long from = dirty.start(i), to = Math.min(dirty.end(i), e.size());
+                        for (long p = from; p < to; ) {
+                            buf.clear().limit((int) Math.min(buf.capacity(), to - p));
+                            int n = ch.read(buf, p);
+                            if (n <= 0) return null;
+                            w.writeAt(p, buf.array(), 0, n);
+                            p += n;
+                        }
+                    }
+                    w.truncate(e.size());
+                    if (transfers.modificationCount(e.id()) != gen) return null;
+                    RemoteEntry r = w.commit(e.mtime(), hash);
+                    fixMode(store, path, r, e);
+                    log.debug("delta upload of {}: {} bytes in {} ranges", Names.printable(path), dirty.covered(), dirty.size());
+                    return new Sent(r, hash);
+                }
+            }
+            MessageDigest md = HashAlgorithm.SHA256.newDigest();
+            try (AtomicWrite w = store.write(path)) {
+                OutputStream out = w.stream();
+                byte[] buf = new byte[256 * 1024];
+                ByteBuffer bb = ByteBuffer.wrap(buf);
+                long p = 0;
+                while (p < e.size()) {
+                    bb.clear().limit((int) Math.min(buf.length, e.size() - p));
+                    int n = ch.read(bb, p);
+                    if (n <= 0) return null;
+                    md.update(buf, 0, n);
+                    out.write(buf, 0, n);
+                    p += n;
+                }
+                String hash = HexFormat.of().formatHex(md.digest());
+                if (transfers.modificationCount(e.id()) != gen) return null;
+                RemoteEntry r = w.commit(e.mtime(), hash);
+                fixMode(store, path, r, e);
+                return new Sent(r, hash);
+            }
+        }
+    }
+
+    private static void fixMode(RemoteStore store, String path, RemoteEntry r, Entry e) throws IOException {
+        if ((r.mode() & 07777) != (e.mode() & 07777)) store.setMode(path, e.mode() & 07777);
+    }
+
+    private String localHash(Entry e) throws IOException {
+        try (FileChannel ch = transfers.content().openRead(e.id())) {
+            if (ch.size() < e.size()) return null;
+            return hash(ch, e.size());
+        } catch (NoSuchFileException x) {
+            return null;
+        }
+    }
+
+    private static String hash(FileChannel ch, long size) throws IOException {
+        MessageDigest md = HashAlgorithm.SHA256.newDigest();
+        ByteBuffer b = ByteBuffer.allocate(256 * 1024);
+        long p = 0;
+        while (p < size) {
+            b.clear().limit((int) Math.min(b.capacity(), size - p));
+            int n = ch.read(b, p);
+            if (n <= 0) throw new IOException("cache file shorter than expected");
+            b.flip();
+            md.update(b);
+            p += n;
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    // ---- conflicts ------------------------------------------------------------------------
+
+    private static final DateTimeFormatter CONFLICT_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HHmmss");
+
+    /** {@code name (conflict <host> <yyyy-mm-dd hhmmss>).ext} beside {@code path}. */
+    static String conflictName(String path, String host, LocalDateTime at, int attempt) {
+        String dir = Names.parent(path);
+        String name = Names.fileName(path);
+        int dot = name.lastIndexOf('.');
+        String base = dot > 0 ? name.substring(0, dot) : name;
+        String ext = dot > 0 ? name.substring(dot) : "";
+        String tag = " (conflict " + host + " " + CONFLICT_TIME.format(at) + (attempt > 0 ? " " + (attempt + 1) : "") + ")";
+        int room = Names.MAX_NAME_BYTES - tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                - ext.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        while (base.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > room && !base.isEmpty()) {
+            base = base.substring(0, base.length() - 1);
+        }
+        return Names.child(dir, base + tag + ext);
+    }
+
+    /**
+     * The server's file at the upload's path is not the version this one was based on: the local
+     * version goes beside it as a conflict copy, and both are visible in the mount.
+     */
+    private void uploadConflict(RemoteStore store, Catalog.QueuedOp op, Entry e, RemoteEntry theirs) throws IOException {
+        String path = op.path();
+        LocalDateTime at = LocalDateTime.ofInstant(clock.instant(), ZoneId.systemDefault());
+        String copy = null;
+        for (int i = 0; i < 100 && copy == null; i++) {
+            String c = conflictName(path, settings.host(), at, i);
+            if (statOrEmpty(store, c).isEmpty() && catalog.lookup(c).filter(x -> x.id() != e.id()).isEmpty()) copy = c;
+        }
+        if (copy == null) throw new IOException("no free name for a conflict copy of " + path);
+        long gen = transfers.modificationCount(e.id());
+        Sent sent = send(store, copy, e, false);
+        if (sent == null) {
+            postpone(op);
+            return;
+        }
+        String copyPath = copy;
+        boolean clean = transfers.modificationCount(e.id()) == gen;
+        String localPath = catalog.pathOf(e.id());
+        Optional<Entry> parent = catalog.lookup(Names.parent(path));
+        Optional<Entry> slot = catalog.lookup(path);
+        catalog.change(c -> {
+            Entry cur = c.get(e.id()).orElse(null);
+            if (cur != null) {
+                if (localPath.equals(path)) cur = c.move(cur, cur.parent(), Names.fileName(copyPath));
+                c.setSynced(e.id(), sent.result.size(), sent.result.mtimeMillis(), "sha256:" + sent.hash, clean);
+                c.redirect(e.id(), op.seq(), path, copyPath);
+            }
+            boolean free = slot.isEmpty() || (cur != null && slot.get().id() == e.id() && localPath.equals(path));
+            if (free && parent.isPresent() && parent.get().isDir() && !theirs.isDir()) {
+                c.insertRemote(parent.get().id(), new RemoteEntry(Names.fileName(path), theirs.kind(), theirs.size(),
+                        theirs.mtimeMillis(), theirs.mode(), theirs.linkTarget()));
+            }
+            c.conflict(path, copyPath, clock.millis());
+            c.dequeue(op.seq());
+            return null;
+        });
+        log.warn("conflict: {} changed on the server and here; the local version is saved as {}",
+                Names.printable(path), Names.printable(copyPath));
+    }
+
+    // ---- namespace operations ---------------------------------------------------------------
+
+    private void mkdir(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        Optional<Entry> e = catalog.get(op.entry());
+        if (e.isEmpty()) {
+            done(op);
+            return;
+        }
+        try {
+            store.mkdir(op.path());
+        } catch (FileAlreadyExistsException x) {
+            RemoteEntry r = store.stat(op.path());
+            if (!r.isDir()) throw new IOException(op.path() + " exists on the server and is not a directory");
+        }
+        RemoteEntry r = store.stat(op.path());
+        if ((r.mode() & 07777) != (e.get().mode() & 07777)) store.setMode(op.path(), e.get().mode() & 07777);
+        catalog.change(c -> {
+            if (c.get(op.entry()).isPresent()) c.setSynced(op.entry(), 0, r.mtimeMillis(), null, true);
+            c.dequeue(op.seq());
+            return null;
+        });
+    }
+
+    private void rmdir(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        try {
+            store.rmdir(op.path());
+        } catch (NoSuchFileException gone) {
+            // already gone
+        } catch (java.nio.file.DirectoryNotEmptyException notEmpty) {
+            log.warn("not removing {} on the server: it holds files this machine does not know about (they appear after a refresh)",
+                    Names.printable(op.path()));
+        } catch (java.nio.file.NotDirectoryException notDir) {
+            log.warn("not removing {} on the server: it is no longer a directory", Names.printable(op.path()));
+        }
+        done(op);
+    }
+
+    private void delete(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        String path = op.path();
+        Optional<RemoteEntry> there = statOrEmpty(store, path);
+        if (there.isEmpty()) {
+            done(op);
+            return;
+        }
+        RemoteEntry r = there.get();
+        if (r.isDir()) {
+            log.warn("not deleting {} on the server: it is a directory now", Names.printable(path));
+            done(op);
+            return;
+        }
+        String[] v = op.arg() == null ? new String[0] : op.arg().split(":");
+        boolean expected = r.kind() == RemoteEntry.Kind.SYMLINK
+                || (v.length == 2 && sameVersion(r, Long.parseLong(v[0]), Long.parseLong(v[1])));
+        if (!expected) {
+            // changed on the server since this machine saw it: the change wins over the local delete
+            log.warn("not deleting {} on the server: it changed there since; it stays (visible again here)", Names.printable(path));
+            Optional<Entry> parent = catalog.lookup(Names.parent(path));
+            boolean free = catalog.lookup(path).isEmpty();
+            catalog.change(c -> {
+                if (free && parent.isPresent() && parent.get().isDir()) {
+                    c.insertRemote(parent.get().id(), new RemoteEntry(Names.fileName(path), r.kind(), r.size(), r.mtimeMillis(),
+                            r.mode(), r.linkTarget()));
+                }
+                c.conflict(path, path, clock.millis());
+                c.dequeue(op.seq());
+                return null;
+            });
+            return;
+        }
+        if (r.isFile()) store.preserve(path, Versions.pathFor(path, clock.instant()));
+        try {
+            store.delete(path);
+        } catch (NoSuchFileException gone) {
+            // moved into the versions already (a server without hard links or copies)
+        }
+        done(op);
+    }
+
+    private void rename(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        String from = op.path();
+        String to = op.arg();
+        Optional<RemoteEntry> src = statOrEmpty(store, from);
+        if (src.isEmpty()) {
+            // gone from the server (removed there): the local entry wins and is created again
+            Optional<Entry> e = catalog.get(op.entry());
+            if (e.isPresent()) recreate(e.get());
+            done(op);
+            return;
+        }
+        Optional<RemoteEntry> target = statOrEmpty(store, to);
+        if (target.isPresent() && target.get().isFile()) {
+            if (op.op().equals(RENAME_REPLACE)) {
+                store.preserve(to, Versions.pathFor(to, clock.instant()));
+            } else {
+                // made on the server meanwhile: keep it, beside
+                String aside = conflictName(to, "server", LocalDateTime.ofInstant(clock.instant(), ZoneId.systemDefault()), 0);
+                store.rename(to, aside);
+                log.warn("{} appeared on the server while it was renamed here: the server's file is kept as {}",
+                        Names.printable(to), Names.printable(aside));
+                catalog.change(c -> {
+                    c.conflict(to, aside, clock.millis());
+                    return null;
+                });
+            }
+        }
+        store.rename(from, to);
+        done(op);
+    }
+
+    /** Queues the creation of {@code e} (and what is below it) again, as made here. */
+    private void recreate(Entry e) throws IOException {
+        List<Entry> order = new ArrayList<>();
+        collect(e, order);
+        long now = clock.millis();
+        catalog.change(c -> {
+            for (Entry x : order) {
+                String p = catalog.pathOf(x.id());
+                if (x.isDir()) {
+                    c.setLocalOnly(x.id());
+                    c.enqueue(MKDIR, x.id(), p, null, now, now);
+                } else if (x.isSymlink()) {
+                    c.setLocalOnly(x.id());
+                    c.enqueue(SYMLINK, x.id(), p, x.link(), now, now);
+                } else if (x.state() == Entry.State.CACHED || x.state().isPrecious()) {
+                    c.setLocalOnly(x.id());
+                    c.enqueue(UPLOAD, x.id(), p, null, now, now);
+                } else {
+                    log.warn("{} is gone from the server and not held here: removed", Names.printable(p));
+                    c.remove(x);
+                }
+            }
+            return null;
+        });
+        log.warn("{} is gone from the server: creating it again from this machine", Names.printable(catalog.pathOf(e.id())));
+    }
+
+    private void collect(Entry e, List<Entry> out) {
+        out.add(e);
+        if (e.isDir()) for (Entry c : catalog.list(e.id())) collect(c, out);
+    }
+
+    private void symlink(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        Optional<Entry> e = catalog.get(op.entry());
+        if (e.isEmpty()) {
+            done(op);
+            return;
+        }
+        try {
+            store.symlink(op.path(), op.arg());
+        } catch (FileAlreadyExistsException x) {
+            RemoteEntry r = store.stat(op.path());
+            if (r.kind() != RemoteEntry.Kind.SYMLINK || !op.arg().equals(r.linkTarget())) {
+                log.warn("not creating symlink {} on the server: something else is there now", Names.printable(op.path()));
+            }
+        }
+        catalog.change(c -> {
+            if (c.get(op.entry()).isPresent()) c.setSynced(op.entry(), 0, clock.millis(), null, true);
+            c.dequeue(op.seq());
+            return null;
+        });
+    }
+
+    private void chmod(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        Optional<Entry> e = catalog.get(op.entry());
+        if (e.isPresent()) {
+            try {
+                store.setMode(op.path(), e.get().mode() & 07777);
+            } catch (NoSuchFileException gone) {
+                log.debug("{} is gone from the server: mode not set", Names.printable(op.path()));
+            }
+        }
+        done(op);
+    }
+
+    private void mtime(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        Optional<Entry> found = catalog.get(op.entry());
+        if (found.isEmpty() || found.get().state().isPrecious()) {
+            done(op); // an upload carries the mtime
+            return;
+        }
+        Entry e = found.get();
+        Optional<RemoteEntry> there = statOrEmpty(store, op.path());
+        if (there.isEmpty() || (e.isFile() && !sameVersion(there.get(), e.remoteSize(), e.remoteMtime()))) {
+            done(op); // changed or gone on the server: its version wins
+            return;
+        }
+        store.setMtime(op.path(), e.mtime());
+        RemoteEntry r = store.stat(op.path());
+        catalog.change(c -> {
+            if (c.get(e.id()).isPresent() && e.isFile()) c.setRemoteMtime(e.id(), r.mtimeMillis());
+            c.dequeue(op.seq());
+            return null;
+        });
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        wake();
+        thread.interrupt();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
