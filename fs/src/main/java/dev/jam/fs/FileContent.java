@@ -84,6 +84,41 @@ final class FileContent {
      */
     private final java.util.concurrent.locks.ReentrantReadWriteLock changeLock = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private boolean marked;              // guarded by changeLock: the catalog knows changes may be under way
+    /** Made here and not uploaded yet (NEW): always uploaded whole, so there are no ranges to keep right. */
+    private boolean neverSynced;
+
+    /**
+     * Runs {@code action} while no write to this content can start or be under way (used to
+     * record an upload as the clean version).
+     */
+    void withoutWrites(IoAction action) throws IOException {
+        changeLock.writeLock().lock();
+        try {
+            action.run();
+        } finally {
+            changeLock.writeLock().unlock();
+        }
+    }
+
+    /** The server now holds this content: later changes must be marked before they land. Call within {@link #withoutWrites}. */
+    void synced() {
+        neverSynced = false;
+        marked = false;
+        synchronized (this) {
+            if (dirty != null) dirty.clear();
+        }
+    }
+
+    /** For a NEW file: its changes need no mark before they land (the catalog already says NEW, upload queued). */
+    void setNeverSynced() {
+        changeLock.writeLock().lock();
+        try {
+            neverSynced = true;
+            marked = true;
+        } finally {
+            changeLock.writeLock().unlock();
+        }
+    }
 
     @FunctionalInterface
     interface IoAction {
@@ -229,19 +264,20 @@ final class FileContent {
      * Hands the changes not yet recorded (all of them with {@code force}) to {@code sink}, which
      * records them in the catalog; later writes mark the changed ranges unknown again first.
      */
-    void recordChanges(boolean force, ChangesSink sink) throws IOException {
+    boolean recordChanges(boolean force, ChangesSink sink) throws IOException {
         changeLock.writeLock().lock();
         try {
             Changes c;
             synchronized (this) {
-                if (!unrecorded && !force) return;
+                if (!unrecorded && !force) return false;
                 c = new Changes(size, mtime, dirty == null ? null : dirty.encode());
             }
             sink.record(c);
             synchronized (this) {
                 unrecorded = false;
             }
-            marked = false;
+            marked = neverSynced; // a file not yet on the server needs no "ranges unknown" mark
+            return true;
         } finally {
             changeLock.writeLock().unlock();
         }

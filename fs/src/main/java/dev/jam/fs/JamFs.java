@@ -171,7 +171,7 @@ public final class JamFs implements AutoCloseable {
 
     /** Records a handle's changes (close, fsync): the catalog gets size, mtime and changed ranges; an upload is queued. */
     private void record(FileContent fc, boolean durable) throws IOException {
-        fc.recordChanges(false, ch -> catalog.change(c -> {
+        boolean recorded = fc.recordChanges(false, ch -> catalog.change(c -> {
             if (c.get(fc.id).isEmpty()) return null; // removed while open
             c.setChanged(fc.id, ch.size(), ch.mtime(), ch.dirty());
             writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
@@ -181,7 +181,7 @@ public final class JamFs implements AutoCloseable {
         if (durable) {
             fc.force();
             catalog.sync();
-        } else {
+        } else if (recorded) {
             writeBack.needsSync(fc.id);
         }
     }

@@ -128,10 +128,23 @@ final class Transfers {
         if (current.state().isPrecious()) fc.setDirty(RangeSet.decode(catalog.dirtyRanges(current.id())));
         else fc.setDirty(new RangeSet());
         if (current.state() == Entry.State.DIRTY && catalog.dirtyRanges(current.id()) == null) fc.setDirty(null);
+        if (current.state() == Entry.State.NEW) fc.setNeverSynced();
         return fc;
     }
 
     ContentStore content() { return content; }
+
+    /**
+     * Runs {@code action} while the file {@code id} cannot be opened anew and, if open, not
+     * written: what {@code action} records about its content stays true until it returns.
+     */
+    void exclusively(long id, FileContent.IoAction action) throws IOException {
+        synchronized (open) {
+            FileContent fc = open.get(id);
+            if (fc == null) action.run();
+            else fc.withoutWrites(action);
+        }
+    }
 
     /** Counts changes per file, so an upload can tell whether the file changed while it was sent. */
     private final Map<Long, Long> modifications = new java.util.concurrent.ConcurrentHashMap<>();

@@ -407,24 +407,39 @@ public final class WriteBack implements AutoCloseable {
             postpone(op); // changed while being sent
             return;
         }
+        if (catalog.get(e.id()).isEmpty()) {
+            // removed here while it was being sent: what was sent goes too (its older version is kept)
+            try {
+                store.delete(path);
+            } catch (NoSuchFileException gone) {
+                // fine
+            }
+            done(op);
+            return;
+        }
         finishUpload(op, e, sent.result, sent.hash, gen);
     }
 
     /** A successful upload of {@code e} at {@code r}: recorded, and clean unless it changed meanwhile. */
     private void finishUpload(Catalog.QueuedOp op, Entry e, RemoteEntry r, String hash, long gen) throws IOException {
-        FileContent live = transfers.peek(e.id());
-        boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
-        catalog.change(c -> {
-            if (c.get(e.id()).isEmpty()) {
-                c.dequeue(op.seq());
+        boolean[] clean = new boolean[1];
+        // no write may start between "unchanged since it was read" and "recorded as the clean version"
+        transfers.exclusively(e.id(), () -> {
+            FileContent live = transfers.peek(e.id());
+            clean[0] = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
+            catalog.change(c -> {
+                if (c.get(e.id()).isEmpty()) {
+                    c.dequeue(op.seq());
+                    return null;
+                }
+                c.setSynced(e.id(), r.size(), r.mtimeMillis(), "sha256:" + hash, clean[0]);
+                if (clean[0]) c.dequeue(op.seq());
+                else c.postpone(op.seq(), clock.millis() + settings.quiet().toMillis());
                 return null;
-            }
-            c.setSynced(e.id(), r.size(), r.mtimeMillis(), "sha256:" + hash, clean);
-            if (clean) c.dequeue(op.seq());
-            else c.postpone(op.seq(), clock.millis() + settings.quiet().toMillis());
-            return null;
+            });
+            if (live != null && clean[0]) live.synced();
         });
-        if (!clean) log.debug("{} changed while it was uploaded: sending it again", Names.printable(op.path()));
+        if (!clean[0]) log.debug("{} changed while it was uploaded: sending it again", Names.printable(op.path()));
     }
 
     private void postpone(Catalog.QueuedOp op) throws IOException {
@@ -578,10 +593,19 @@ public final class WriteBack implements AutoCloseable {
             return;
         }
         String copyPath = copy;
-        boolean clean = transfers.modificationCount(e.id()) == gen;
         String localPath = catalog.pathOf(e.id());
         Optional<Entry> parent = catalog.lookup(Names.parent(path));
         Optional<Entry> slot = catalog.lookup(path);
+        transfers.exclusively(e.id(), () -> recordConflict(op, e, theirs, sent, gen, copyPath, localPath, parent, slot));
+        log.warn("conflict: {} changed on the server and here; the local version is saved as {}",
+                Names.printable(path), Names.printable(copyPath));
+    }
+
+    private void recordConflict(Catalog.QueuedOp op, Entry e, RemoteEntry theirs, Sent sent, long gen, String copyPath,
+                                String localPath, Optional<Entry> parent, Optional<Entry> slot) throws IOException {
+        String path = op.path();
+        FileContent live = transfers.peek(e.id());
+        boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
         catalog.change(c -> {
             Entry cur = c.get(e.id()).orElse(null);
             if (cur != null) {
@@ -598,8 +622,14 @@ public final class WriteBack implements AutoCloseable {
             c.dequeue(op.seq());
             return null;
         });
-        log.warn("conflict: {} changed on the server and here; the local version is saved as {}",
-                Names.printable(path), Names.printable(copyPath));
+        if (live != null && clean) live.synced();
+        if (!clean) {
+            // changed again while the copy was sent: upload it (to its new name) once more
+            catalog.change(c -> {
+                if (c.get(e.id()).isPresent()) queueUpload(c, e.id(), catalog.pathOf(e.id()));
+                return null;
+            });
+        }
     }
 
     // ---- namespace operations ---------------------------------------------------------------
