@@ -167,8 +167,12 @@ final class FileContent {
     int write(long offset, ByteBuffer src, long now, IoAction mark) throws IOException {
         if (!isComplete()) throw new IOException("content of " + transfers.describe(id) + " is not loaded for writing");
         return changing(mark, () -> {
+            long changedFrom = offset;
             synchronized (this) {
-                if (offset > size) zeroFill(size, offset); // a hole reads as zeros, whatever the cache file held there
+                if (offset > size) {
+                    zeroFill(size, offset); // a hole reads as zeros, whatever the cache file held there
+                    changedFrom = size;     // and differs from the remote version there
+                }
             }
             int total = 0;
             while (src.hasRemaining()) total += channel.write(src, offset + total);
@@ -177,7 +181,7 @@ final class FileContent {
                     size = offset + total;
                     have.add(0, size);
                 }
-                if (dirty != null) dirty.add(offset, offset + total);
+                if (dirty != null) dirty.add(changedFrom, offset + total);
                 mtime = now;
                 unrecorded = true;
             }

@@ -1,5 +1,6 @@
 package dev.jam.fs;
 
+import com.kenai.jffi.MemoryIO;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.types.dev_t;
@@ -27,16 +28,13 @@ import java.util.Optional;
  */
 final class JamFuse extends FuseStubFS {
     private static final int O_ACCMODE = 3;
-    private static final int MAX_READ = 1 << 20;
 
     private final JamFs fs;
     private final String fsName;
     private final long uid;
     private final long gid;
     private final ThreadLocal<FileStat> dirStat = ThreadLocal.withInitial(() -> new FileStat(Runtime.getSystemRuntime()));
-    private final ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_READ));
-    private final ThreadLocal<byte[]> writeBuffers = ThreadLocal.withInitial(() -> new byte[MAX_READ]);
-    private final ThreadLocal<Pointer> bufferPointers = ThreadLocal.withInitial(() -> Pointer.wrap(Runtime.getSystemRuntime(), buffers.get()));
+    private static final MemoryIO MEMORY = MemoryIO.getInstance();
 
     JamFuse(JamFs fs, String fsName) {
         this.fs = fs;
@@ -44,6 +42,13 @@ final class JamFuse extends FuseStubFS {
         var unix = new com.sun.security.auth.module.UnixSystem();
         this.uid = unix.getUid();
         this.gid = unix.getGid();
+    }
+
+    /** The native memory of a request's buffer (the kernel's data) as a ByteBuffer, without copying it. */
+    private static ByteBuffer view(Pointer p, long size) {
+        if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("request of " + size + " bytes");
+        if (!p.isDirect()) throw new IllegalStateException("FUSE buffer is not native memory");
+        return MEMORY.newDirectByteBuffer(p.address(), (int) size);
     }
 
     @Override
@@ -148,15 +153,12 @@ final class JamFuse extends FuseStubFS {
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         try {
-            ByteBuffer b = buffers.get();
-            Pointer src = bufferPointers.get();
+            // read straight into the kernel's buffer: no copy on the way
+            ByteBuffer dst = view(buf, size);
             long done = 0;
-            while (done < size) {
-                b.clear();
-                b.limit((int) Math.min(b.capacity(), size - done));
-                int n = fs.read(fi.fh.get(), offset + done, b);
+            while (dst.hasRemaining()) {
+                int n = fs.read(fi.fh.get(), offset + done, dst);
                 if (n <= 0) break;
-                buf.transferFrom(done, src, 0, n);
                 done += n;
             }
             return (int) done;
@@ -199,14 +201,7 @@ final class JamFuse extends FuseStubFS {
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         try {
-            byte[] a = writeBuffers.get();
-            long done = 0;
-            while (done < size) {
-                int n = (int) Math.min(a.length, size - done);
-                buf.get(done, a, 0, n); // one bulk copy out of the kernel's buffer
-                done += fs.write(fi.fh.get(), offset + done, ByteBuffer.wrap(a, 0, n));
-            }
-            return (int) done;
+            return fs.write(fi.fh.get(), offset, view(buf, size)); // written from the kernel's buffer as it is
         } catch (Throwable t) {
             return Errno.of(t, "write", path);
         }
@@ -351,12 +346,12 @@ final class JamFuse extends FuseStubFS {
 
     @Override
     public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
-        return -ErrorCodes.ENOTSUP(); // extended attributes are not stored (README)
+        return -ErrorCodes.EOPNOTSUPP(); // not stored (README); ErrorCodes.ENOTSUP() is 45, EL2NSYNC on Linux
     }
 
     @Override
     public int removexattr(String path, String name) {
-        return -ErrorCodes.ENOTSUP();
+        return -ErrorCodes.EOPNOTSUPP();
     }
 
     @Override
