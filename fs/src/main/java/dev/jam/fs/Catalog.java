@@ -34,15 +34,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * query, so {@code getattr} and {@code readdir} rarely touch SQLite. The database is the only
  * writer of truth: every change is written to SQLite first, then published to the cache.
  *
- * <p>Thread-safe. All SQL runs under {@link #db}; cache loads take that lock inside Caffeine's
- * per-key lock, so writers publish to the cache only after releasing it (lock order:
- * cache key, then {@code db}).
+ * <p>Thread-safe. All SQL runs under {@link #db}. Cache loads take that lock inside Caffeine's
+ * per-key lock (lock order: cache key, then {@code db}); so a change is published while
+ * {@code db} is still held, right after its commit, into listings already in memory (read with
+ * {@code getIfPresent}, or registered in {@link #loading} by a load in flight), never by
+ * computing one. Listings thus change in commit order.
  */
 public final class Catalog implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Catalog.class);
 
     /** Inode number of the mount's root directory. */
     public static final long ROOT_ID = 1;
+    /**
+     * Parent of entries in no directory: removed files still open, taken out of a directory
+     * being removed. Not reachable by path; dropped when the catalog is opened.
+     */
+    public static final long DETACHED = 0;
 
     private static final String COLUMNS =
             "id, parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, remote_hash, state, cached_bytes, atime";
@@ -98,6 +105,9 @@ public final class Catalog implements AutoCloseable {
                 Path p = Path.of(file + suffix);
                 if (Files.exists(p)) Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
             }
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("DELETE FROM entries WHERE parent = " + DETACHED + " AND id <> " + ROOT_ID);
+            }
             return new Catalog(file, c, cacheEntries);
         } catch (SQLException e) {
             throw new IOException("cannot open catalog " + file + ": " + e.getMessage(), e);
@@ -112,7 +122,9 @@ public final class Catalog implements AutoCloseable {
 
     /** The children of directory {@code parent}, by name. The map is a live view: do not modify. */
     public Map<String, Entry> children(long parent) {
-        return dirs.get(parent, this::loadChildren);
+        Map<String, Entry> m = dirs.get(parent, this::loadChildren);
+        if (!loading.isEmpty()) loading.remove(parent, m); // in the cache now, where publishers find it
+        return m;
     }
 
     /**
@@ -131,6 +143,8 @@ public final class Catalog implements AutoCloseable {
                     loaded.computeIfAbsent(e.parent(), k -> new ConcurrentHashMap<>()).put(e.name(), e);
                 }
             }
+            // until they are in the cache, changes are published into these maps (see publishLocked)
+            for (var e : loaded.entrySet()) loading.putIfAbsent(e.getKey(), e.getValue());
             return null;
         });
         long last = -1;
@@ -138,6 +152,7 @@ public final class Catalog implements AutoCloseable {
         for (var e : loaded.entrySet()) {
             if (e.getKey() == last && loaded.size() > 1) continue; // maybe cut off by the limit
             dirs.asMap().putIfAbsent(e.getKey(), e.getValue());
+            loading.remove(e.getKey(), e.getValue());
         }
     }
 
@@ -186,6 +201,35 @@ public final class Catalog implements AutoCloseable {
             e = get(p).orElseThrow(() -> new IllegalStateException("entry " + id + " has a dangling parent " + p));
         }
         return b.toString();
+    }
+
+    /** Pending renames, newest first ({@code [from, to]}), or null when to be read again. */
+    private volatile List<String[]> pendingRenames;
+
+    /**
+     * Where the server has {@code id} now: its path here with the renames still queued undone
+     * (a file in a directory renamed here is still under the old name there until the queue
+     * gets to it).
+     */
+    public String remotePathOf(long id) {
+        String p = pathOf(id);
+        List<String[]> renames = pendingRenames;
+        if (renames == null) {
+            renames = withDb(() -> {
+                List<String[]> out = new ArrayList<>();
+                try (Statement st = conn.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT path, arg FROM queue WHERE op IN ('rename', 'rename-replace') ORDER BY seq DESC")) {
+                    while (rs.next()) out.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+                pendingRenames = out; // under the lock: a queue change cannot slip between read and assignment
+                return out;
+            });
+        }
+        for (String[] r : renames) {
+            if (p.equals(r[1])) p = r[0];
+            else if (p.startsWith(r[1] + "/")) p = r[0] + p.substring(r[1].length());
+        }
+        return p;
     }
 
     /** The byte ranges of content held for {@code id} (encoded {@link RangeSet}), or {@code null}. */
@@ -331,9 +375,9 @@ public final class Catalog implements AutoCloseable {
             });
             List<Entry> out = new ArrayList<>();
             for (Cached c : copies) selectById(c.id()).ifPresent(out::add);
+            for (Entry e : out) publishLocked(e);
             return out;
         });
-        for (Entry e : changed) publish(e);
     }
 
 
@@ -394,6 +438,8 @@ public final class Catalog implements AutoCloseable {
             conn.setAutoCommit(false);
             result = work.run(c);
             conn.commit();
+            // published in commit order: under the lock, into listings already loaded (never loading one)
+            for (Runnable r : c.published) r.run();
         } catch (SQLException e) {
             rollbackQuietly();
             throw new IOException("catalog " + file + ": " + e.getMessage(), e);
@@ -408,7 +454,7 @@ public final class Catalog implements AutoCloseable {
             }
             db.unlock();
         }
-        for (Runnable r : c.published) r.run();
+        for (Long dir : c.removedDirs) dirs.invalidate(dir);
         return result;
     }
 
@@ -420,6 +466,7 @@ public final class Catalog implements AutoCloseable {
     /** The operations of one {@link #change}; valid only during it, on its thread. */
     public final class Change {
         private final List<Runnable> published = new ArrayList<>();
+        private final List<Long> removedDirs = new ArrayList<>();
 
         private Change() {}
 
@@ -475,7 +522,6 @@ public final class Catalog implements AutoCloseable {
             }
             Entry e = selectById(id).orElseThrow();
             put(e);
-            if (kind == Entry.Kind.DIR) published.add(() -> dirs.asMap().putIfAbsent(id, new ConcurrentHashMap<>()));
             return e;
         }
 
@@ -567,11 +613,7 @@ public final class Catalog implements AutoCloseable {
                 if (ps.executeUpdate() != 1) throw new SQLException("no entry " + e.id());
             }
             Entry moved = selectById(e.id()).orElseThrow();
-            published.add(() -> dirs.asMap().computeIfPresent(e.parent(), (k, m) -> {
-                Entry cur = m.get(e.name());
-                if (cur != null && cur.id() == e.id()) m.remove(e.name());
-                return m;
-            }));
+            published.add(() -> unpublishLocked(e));
             put(moved);
             return moved;
         }
@@ -582,14 +624,8 @@ public final class Catalog implements AutoCloseable {
                 ps.setLong(1, e.id());
                 ps.executeUpdate();
             }
-            published.add(() -> {
-                dirs.asMap().computeIfPresent(e.parent(), (k, m) -> {
-                    Entry cur = m.get(e.name());
-                    if (cur != null && cur.id() == e.id()) m.remove(e.name());
-                    return m;
-                });
-                if (e.isDir()) dirs.invalidate(e.id());
-            });
+            published.add(() -> unpublishLocked(e));
+            if (e.isDir()) removedDirs.add(e.id());
         }
 
         /**
@@ -597,6 +633,7 @@ public final class Catalog implements AutoCloseable {
          * when that is an upload of the same path: only its time moves.
          */
         public void enqueue(String op, long entry, String path, String arg, long notBefore, long now) throws SQLException {
+            if (op.startsWith("rename")) pendingRenames = null;
             if (op.equals("upload")) {
                 try (PreparedStatement ps = conn.prepareStatement(
                         "SELECT seq, op, path FROM queue WHERE entry = ? ORDER BY seq DESC LIMIT 1")) {
@@ -629,6 +666,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Removes a finished operation from the queue. */
         public void dequeue(long seq) throws SQLException {
+            pendingRenames = null;
             try (PreparedStatement ps = conn.prepareStatement("DELETE FROM queue WHERE seq = ?")) {
                 ps.setLong(1, seq);
                 ps.executeUpdate();
@@ -646,6 +684,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Points the later queued operations of {@code entry} that name {@code from} at {@code to} instead. */
         public void redirect(long entry, long afterSeq, String from, String to) throws SQLException {
+            pendingRenames = null;
             try (PreparedStatement ps = conn.prepareStatement("UPDATE queue SET path = ? WHERE entry = ? AND seq > ? AND path = ?")) {
                 ps.setString(1, to);
                 ps.setLong(2, entry);
@@ -676,7 +715,7 @@ public final class Catalog implements AutoCloseable {
         }
 
         private void put(Entry e) {
-            published.add(() -> publish(e));
+            published.add(() -> publishLocked(e));
         }
     }
 
@@ -1029,28 +1068,52 @@ public final class Catalog implements AutoCloseable {
                 binder.bind(ps);
                 if (ps.executeUpdate() != 1) throw new SQLException("no entry " + id);
             }
-            return selectById(id).orElseThrow();
+            Entry row = selectById(id).orElseThrow();
+            publishLocked(row);
+            return row;
         });
-        publish(e);
         return e;
     }
 
-    /** Replaces {@code e} in its parent's cached listing, if that listing is cached. Call without {@link #db}. */
-    private void publish(Entry e) {
+    /**
+     * Listings read from the database but not yet in the cache (a load in flight, a preload),
+     * by parent id. Guarded by {@link #db} for writes of their contents.
+     */
+    private final Map<Long, Map<String, Entry>> loading = new ConcurrentHashMap<>();
+
+    /** The in-memory listing of {@code parent} if one exists (cached or being loaded), else null. Call holding {@link #db}. */
+    private Map<String, Entry> listingIfLoaded(long parent) {
+        Map<String, Entry> m = dirs.getIfPresent(parent);
+        return m != null ? m : loading.get(parent);
+    }
+
+    /**
+     * Puts {@code e} into its parent's in-memory listing. Called holding {@link #db}, right after
+     * the change was committed: listings are changed in commit order, so an older row never
+     * overwrites a newer one. A listing not in memory is left alone (it is read when needed).
+     */
+    private void publishLocked(Entry e) {
         if (e.id() == ROOT_ID) {
             root = e;
             return;
         }
-        dirs.asMap().computeIfPresent(e.parent(), (k, m) -> {
-            m.put(e.name(), e);
-            return m;
-        });
+        Map<String, Entry> m = listingIfLoaded(e.parent());
+        if (m != null) m.put(e.name(), e);
+    }
+
+    /** Removes {@code e} (as it was: parent and name) from its parent's in-memory listing. Call holding {@link #db}. */
+    private void unpublishLocked(Entry e) {
+        Map<String, Entry> m = listingIfLoaded(e.parent());
+        if (m == null) return;
+        Entry cur = m.get(e.name());
+        if (cur != null && cur.id() == e.id()) m.remove(e.name());
     }
 
     private Map<String, Entry> loadChildren(long parent) {
         return withDb(() -> {
             Map<String, Entry> m = new ConcurrentHashMap<>();
             for (Entry e : selectChildren(parent)) m.put(e.name(), e);
+            loading.put(parent, m); // changes committed from now on reach it before it is in the cache
             return m;
         });
     }

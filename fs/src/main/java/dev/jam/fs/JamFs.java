@@ -98,8 +98,21 @@ public final class JamFs implements AutoCloseable {
 
     /** The entry at {@code path} (absolute within the mount: {@code /a/b}). */
     public Entry stat(String path) throws NoSuchFileException {
-        Entry e = catalog.lookup(path).orElseThrow(() -> new NoSuchFileException(path));
+        Entry e = catalog.lookup(path).orElse(null);
+        if (e == null) e = detachedEntry(path).orElseThrow(() -> new NoSuchFileException(path));
         return writing.isEmpty() ? e : live(e);
+    }
+
+    /**
+     * Removed-but-open files ({@code .fuse_hidden...}) taken out of a directory so it could be
+     * removed: libfuse still knows them by their old path, until it removes them at last close.
+     */
+    private final Map<String, Long> detached = new ConcurrentHashMap<>();
+
+    private Optional<Entry> detachedEntry(String path) {
+        if (detached.isEmpty()) return Optional.empty();
+        Long id = detached.get(path);
+        return id == null ? Optional.empty() : catalog.get(id);
     }
 
     /** The entry behind an open handle, with the size and state it has now. */
@@ -172,9 +185,10 @@ public final class JamFs implements AutoCloseable {
     /** Records a handle's changes (close, fsync): the catalog gets size, mtime and changed ranges; an upload is queued. */
     private void record(FileContent fc, boolean durable) throws IOException {
         boolean recorded = fc.recordChanges(false, ch -> catalog.change(c -> {
-            if (c.get(fc.id).isEmpty()) return null; // removed while open
+            Optional<Entry> cur = c.get(fc.id);
+            if (cur.isEmpty()) return null; // removed while open
             c.setChanged(fc.id, ch.size(), ch.mtime(), ch.dirty());
-            writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
+            if (!isHidden(cur.get().name())) writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
             return null;
         }));
         writing.remove(fc.id, fc);
@@ -279,11 +293,13 @@ public final class JamFs implements AutoCloseable {
     public void unlink(String path) throws IOException {
         long now = clock.millis();
         Entry found = stat(path); // resolved outside the transaction: listings load under their own lock
+        detached.remove(path);
         Entry e = catalog.change(c -> {
             Entry x = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(path));
             if (x.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
             c.remove(x);
             if (x.onServer()) c.enqueue(WriteBack.DELETE, x.id(), rel(path), WriteBack.version(x), now, now);
+            else if (writeBack.isCreating(x.id())) c.enqueue(WriteBack.DELETE, x.id(), rel(path), WriteBack.ANY_VERSION, now, now);
             return x;
         });
         writing.remove(e.id());
@@ -294,13 +310,22 @@ public final class JamFs implements AutoCloseable {
     public void rmdir(String path) throws IOException {
         long now = clock.millis();
         Entry found = stat(path);
+        List<Entry> kids = found.isDir() ? catalog.list(found.id()) : List.of();
+        if (!kids.isEmpty() && kids.stream().allMatch(k -> k.isFile() && isHidden(k.name()))) {
+            // only removed files still open are left: they leave the directory, which can go (as on a local disk)
+            catalog.change(c -> {
+                for (Entry k : kids) c.move(k, Catalog.DETACHED, k.name());
+                return null;
+            });
+            for (Entry k : kids) detached.put(path + "/" + k.name(), k.id());
+        }
         catalog.change(c -> {
             Entry x = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(path));
             if (!x.isDir()) throw new NotDirectoryException(path);
             if (x.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(path);
             if (c.hasChildren(x.id())) throw new java.nio.file.DirectoryNotEmptyException(path);
             c.remove(x);
-            if (x.onServer()) c.enqueue(WriteBack.RMDIR, x.id(), rel(path), null, now, now);
+            if (x.onServer() || writeBack.isCreating(x.id())) c.enqueue(WriteBack.RMDIR, x.id(), rel(path), null, now, now);
             return null;
         });
         writeBack.wake();
@@ -331,9 +356,17 @@ public final class JamFs implements AutoCloseable {
                 if (t.isDir() && c.hasChildren(t.id())) throw new java.nio.file.DirectoryNotEmptyException(to);
                 c.remove(t);
                 replaced[0] = t;
-                if (t.onServer()) op = t.isDir() ? WriteBack.RENAME : WriteBack.RENAME_REPLACE;
+                // whatever the server has there by the time the rename runs is replaced, and kept as a version
+                if (!t.isDir()) op = WriteBack.RENAME_REPLACE;
             }
-            c.move(src, dst.dir.id(), dst.name);
+            Entry moved = c.move(src, dst.dir.id(), dst.name);
+            if (isHidden(dst.name) && src.isFile()) {
+                // libfuse hides a removed file that is still open: for the server, that is a delete
+                if (src.onServer()) c.enqueue(WriteBack.DELETE, src.id(), rel(from), WriteBack.version(src), now, now);
+                else if (writeBack.isCreating(src.id())) c.enqueue(WriteBack.DELETE, src.id(), rel(from), WriteBack.ANY_VERSION, now, now);
+                c.setLocalOnly(moved.id());
+                return null;
+            }
             c.enqueue(op, src.id(), rel(from), dst.rel, now, now);
             return null;
         });
@@ -344,6 +377,11 @@ public final class JamFs implements AutoCloseable {
         writeBack.wake();
     }
 
+    /** libfuse's name for a removed file still open ({@code .fuse_hidden...}): it stays on this machine only. */
+    static boolean isHidden(String name) {
+        return name.startsWith(".fuse_hidden");
+    }
+
     public void chmod(String path, int mode) throws IOException {
         long now = clock.millis();
         Entry x = stat(path);
@@ -351,7 +389,8 @@ public final class JamFs implements AutoCloseable {
             if (x.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(path);
             Entry cur = c.get(x.id()).orElseThrow(() -> new NoSuchFileException(path));
             c.setAttributes(x.id(), cur.size(), cur.mtime(), mode);
-            if (cur.onServer() && !x.isSymlink()) c.enqueue(WriteBack.CHMOD, x.id(), rel(path), null, now, now);
+            // queued also for what is not on the server yet: its creation may be under way right now
+            if (!x.isSymlink() && !isHidden(x.name())) c.enqueue(WriteBack.CHMOD, x.id(), rel(path), null, now, now);
             return null;
         });
         writeBack.wake();
@@ -368,8 +407,8 @@ public final class JamFs implements AutoCloseable {
         catalog.change(c -> {
             Entry cur = c.get(x.id()).orElseThrow(() -> new NoSuchFileException(path));
             c.setAttributes(x.id(), cur.size(), mtime, cur.mode());
-            // a changed file takes its mtime along when uploaded; a clean one needs it set on the server
-            if (cur.onServer() && !cur.state().isPrecious()) c.enqueue(WriteBack.MTIME, x.id(), rel(path), null, now, now);
+            // a file changed here takes its mtime along when uploaded; the queue skips it then
+            if (!isHidden(x.name())) c.enqueue(WriteBack.MTIME, x.id(), rel(path), null, now, now);
             return null;
         });
         writeBack.wake();
@@ -470,7 +509,13 @@ public final class JamFs implements AutoCloseable {
 
     @Override
     public void close() {
-        housekeeping.shutdownNow();
+        housekeeping.shutdown();
+        try {
+            if (!housekeeping.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) housekeeping.shutdownNow();
+        } catch (InterruptedException e) {
+            housekeeping.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         for (Long h : List.copyOf(handles.keySet())) release(h);
         writeBack.close();
         transfers.cancelAll();

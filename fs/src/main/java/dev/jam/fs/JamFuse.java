@@ -42,6 +42,29 @@ final class JamFuse extends FuseStubFS {
         var unix = new com.sun.security.auth.module.UnixSystem();
         this.uid = unix.getUid();
         this.gid = unix.getGid();
+        setLibfuseFlags();
+    }
+
+    /**
+     * Sets libfuse's {@code flag_utime_omit_ok} and {@code flag_nullpath_ok}, which jnr-fuse leaves unset. Without the first, libfuse
+     * never calls {@code utimens} for a change of the mtime alone ({@code touch -m}, tar), and
+     * the change is silently lost. The flags are bits of one unsigned int (bit 2), in native
+     * byte order; jnr-fuse exposes only their position.
+     */
+    private void setLibfuseFlags() {
+        try {
+            java.lang.reflect.Method offset = Class.forName("jnr.ffi.Struct$Member").getDeclaredMethod("offset");
+            offset.setAccessible(true);
+            long at = (long) offset.invoke(fuseOperations.flag_nullpath_ok);
+            jnr.ffi.Pointer mem = jnr.ffi.Struct.getMemory(fuseOperations);
+            int flags = mem.getInt(at);
+            // bit 0 flag_nullpath_ok: calls on an open handle whose path is gone (a removed file still
+            // open, in a removed directory) arrive with a null path; jam uses the handle only
+            mem.putInt(at, flags | (1 << 2) | 1);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(JamFuse.class)
+                    .warn("cannot enable mtime-only updates (touch -m will not change mtimes): {}", e.toString());
+        }
     }
 
     /** The native memory of a request's buffer (the kernel's data) as a ByteBuffer, without copying it. */

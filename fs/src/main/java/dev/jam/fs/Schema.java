@@ -7,7 +7,7 @@ import java.sql.Statement;
 /** The catalog's schema and its migrations, versioned by {@code PRAGMA user_version}. */
 final class Schema {
     /** The version this code writes. A database with a higher version is refused. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     private Schema() {}
 
@@ -62,6 +62,37 @@ final class Schema {
               copy          TEXT    NOT NULL,          -- where the local version was saved
               at            INTEGER NOT NULL
             )""",
+        },
+        // 2 -> 3: inode ids are never reused (queued operations and cache files refer to them)
+        {
+            """
+            CREATE TABLE entries_v3(
+              id            INTEGER PRIMARY KEY AUTOINCREMENT,
+              parent        INTEGER NOT NULL,
+              name          TEXT    NOT NULL,
+              kind          INTEGER NOT NULL,
+              size          INTEGER NOT NULL,
+              mtime         INTEGER NOT NULL,
+              mode          INTEGER NOT NULL,
+              link          TEXT,
+              remote_size   INTEGER NOT NULL DEFAULT -1,
+              remote_mtime  INTEGER NOT NULL DEFAULT 0,
+              remote_hash   TEXT,
+              state         INTEGER NOT NULL,
+              cached_bytes  INTEGER NOT NULL DEFAULT 0,
+              ranges        BLOB,
+              atime         INTEGER NOT NULL DEFAULT 0,
+              dirty         BLOB,
+              UNIQUE(parent, name)
+            )""",
+            "INSERT INTO entries_v3 SELECT id, parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime,"
+                    + " remote_hash, state, cached_bytes, ranges, atime, dirty FROM entries",
+            // ids handed out before (also of rows deleted since) stay used: continue above the queue's too
+            "INSERT INTO sqlite_sequence(name, seq) SELECT 'entries_v3', MAX(COALESCE((SELECT MAX(id) FROM entries), 1),"
+                    + " COALESCE((SELECT MAX(entry) FROM queue), 1))",
+            "DROP TABLE entries",
+            "ALTER TABLE entries_v3 RENAME TO entries",
+            "CREATE INDEX entries_state ON entries(state) WHERE state <> 2",
         },
     };
 

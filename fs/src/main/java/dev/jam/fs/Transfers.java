@@ -48,7 +48,8 @@ final class Transfers {
 
     void countDownloaded(long n) { downloaded.addAndGet(n); }
 
-    String remotePath(long id) { return catalog.pathOf(id); }
+    /** Where the server has {@code id}'s content (renames made here may still be queued). */
+    String remotePath(long id) { return catalog.remotePathOf(id); }
 
     String describe(long id) {
         try {

@@ -122,6 +122,21 @@ public final class WriteBack implements AutoCloseable {
         thread.start();
     }
 
+    /** A queued delete's version for a file whose creation was under way: whatever is there is jam's. */
+    static final String ANY_VERSION = "any";
+
+    /** The entry whose queued operation is being carried out now, or 0. */
+    private volatile long current;
+
+    /**
+     * Whether an operation that creates {@code id} on the server may be under way right now (so
+     * removing it here must also be queued for the server, though the catalog does not list it
+     * there yet).
+     */
+    boolean isCreating(long id) {
+        return current == id;
+    }
+
     /** The expected version of {@code e} on the server, for a queued delete: {@code size:mtime}. */
     static String version(Entry e) {
         return e.remoteSize() + ":" + e.remoteMtime();
@@ -161,7 +176,8 @@ public final class WriteBack implements AutoCloseable {
             } catch (NoSuchFileException e) {
                 // removed meanwhile
             } catch (IOException e) {
-                log.warn("cannot flush {} to disk: {}", transfers.describe(id), e.getMessage());
+                unsynced.add(id); // next time
+                log.warn("cannot flush {} to disk: {}", transfers.describe(id), e.toString());
             }
         }
         catalog.sync();
@@ -249,6 +265,7 @@ public final class WriteBack implements AutoCloseable {
             if (now >= nextPrune) prune(store, now);
             boolean upload = op.op().equals(UPLOAD);
             if (upload) catalog.setMeta(INFLIGHT, op.path());
+            current = op.entry();
             execute(store, op);
             if (upload) catalog.setMeta(INFLIGHT, ""); // a failed one stays recorded: its temporary may be left
         } catch (IOException e) {
@@ -262,6 +279,7 @@ public final class WriteBack implements AutoCloseable {
             log.error("write-back: {}", e.getMessage());
             sleep(5_000);
         } finally {
+            current = 0;
             busy = false;
         }
     }
@@ -373,8 +391,8 @@ public final class WriteBack implements AutoCloseable {
 
     private void upload(RemoteStore store, Catalog.QueuedOp op) throws IOException {
         Optional<Entry> found = catalog.get(op.entry());
-        if (found.isEmpty() || !found.get().isFile() || !found.get().state().isPrecious()) {
-            done(op); // removed here meanwhile, or already uploaded
+        if (found.isEmpty() || !found.get().isFile() || !found.get().state().isPrecious() || JamFs.isHidden(found.get().name())) {
+            done(op); // removed here meanwhile, already uploaded, or removed while open (local only)
             return;
         }
         Entry e = found.get();
@@ -401,8 +419,9 @@ public final class WriteBack implements AutoCloseable {
             uploadConflict(store, op, e, there.get());
             return;
         }
-        if (there.isPresent()) store.preserve(path, Versions.pathFor(path, clock.instant()));
-        Sent sent = send(store, path, e, there.isPresent());
+        // the version it replaces is kept just before the rename (not for an attempt given up)
+        FileContent.IoAction keep = there.isPresent() ? () -> preserve(store, path) : () -> {};
+        Sent sent = send(store, path, e, there.isPresent(), keep);
         if (sent == null) {
             postpone(op); // changed while being sent
             return;
@@ -467,7 +486,7 @@ public final class WriteBack implements AutoCloseable {
      * Sends {@code e}'s content to {@code path}: only the changed ranges when that is worth it
      * and possible, the whole file otherwise. Returns null when the file changed while it was read.
      */
-    private Sent send(RemoteStore store, String path, Entry e, boolean replacing) throws IOException {
+    private Sent send(RemoteStore store, String path, Entry e, boolean replacing, FileContent.IoAction beforeCommit) throws IOException {
         long gen = transfers.modificationCount(e.id());
         RangeSet dirty = null;
         if (replacing && e.state() == Entry.State.DIRTY && e.size() >= DELTA_MIN_SIZE) {
@@ -496,6 +515,7 @@ public final class WriteBack implements AutoCloseable {
                     }
                     w.truncate(e.size());
                     if (transfers.modificationCount(e.id()) != gen) return null;
+                    beforeCommit.run();
                     RemoteEntry r = w.commit(e.mtime(), hash);
                     fixMode(store, path, r, e);
                     log.debug("delta upload of {}: {} bytes in {} ranges", Names.printable(path), dirty.covered(), dirty.size());
@@ -518,10 +538,22 @@ public final class WriteBack implements AutoCloseable {
                 }
                 String hash = HexFormat.of().formatHex(md.digest());
                 if (transfers.modificationCount(e.id()) != gen) return null;
+                beforeCommit.run();
                 RemoteEntry r = w.commit(e.mtime(), hash);
                 fixMode(store, path, r, e);
                 return new Sent(r, hash);
             }
+        }
+    }
+
+    /** Keeps the server's current {@code path} as a version (design rule 4). */
+    private void preserve(RemoteStore store, String path) throws IOException {
+        try {
+            store.preserve(path, Versions.pathFor(path, clock.instant()));
+        } catch (FileAlreadyExistsException sameMillisecond) {
+            // a version from this very millisecond exists: the same file, kept by an attempt just before
+        } catch (NoSuchFileException gone) {
+            // removed on the server meanwhile: nothing to keep
         }
     }
 
@@ -587,7 +619,7 @@ public final class WriteBack implements AutoCloseable {
         }
         if (copy == null) throw new IOException("no free name for a conflict copy of " + path);
         long gen = transfers.modificationCount(e.id());
-        Sent sent = send(store, copy, e, false);
+        Sent sent = send(store, copy, e, false, () -> {});
         if (sent == null) {
             postpone(op);
             return;
@@ -683,7 +715,7 @@ public final class WriteBack implements AutoCloseable {
             return;
         }
         String[] v = op.arg() == null ? new String[0] : op.arg().split(":");
-        boolean expected = r.kind() == RemoteEntry.Kind.SYMLINK
+        boolean expected = r.kind() == RemoteEntry.Kind.SYMLINK || ANY_VERSION.equals(op.arg())
                 || (v.length == 2 && sameVersion(r, Long.parseLong(v[0]), Long.parseLong(v[1])));
         if (!expected) {
             // changed on the server since this machine saw it: the change wins over the local delete
@@ -701,7 +733,7 @@ public final class WriteBack implements AutoCloseable {
             });
             return;
         }
-        if (r.isFile()) store.preserve(path, Versions.pathFor(path, clock.instant()));
+        if (r.isFile()) preserve(store, path);
         try {
             store.delete(path);
         } catch (NoSuchFileException gone) {
@@ -724,7 +756,7 @@ public final class WriteBack implements AutoCloseable {
         Optional<RemoteEntry> target = statOrEmpty(store, to);
         if (target.isPresent() && target.get().isFile()) {
             if (op.op().equals(RENAME_REPLACE)) {
-                store.preserve(to, Versions.pathFor(to, clock.instant()));
+                preserve(store, to);
             } else {
                 // made on the server meanwhile: keep it, beside
                 String aside = conflictName(to, "server", LocalDateTime.ofInstant(clock.instant(), ZoneId.systemDefault()), 0);

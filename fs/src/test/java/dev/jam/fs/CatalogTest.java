@@ -83,6 +83,30 @@ class CatalogTest {
     }
 
     @Test
+    void idsAreNeverReusedAfterADeleteEvenAcrossReopen() throws Exception {
+        Path db = tmp.resolve("catalog.db");
+        long first;
+        try (Catalog c = Catalog.open(db)) {
+            Entry e = c.change(ch -> ch.insertLocal(Catalog.ROOT_ID, "one", Entry.Kind.FILE, 0, 1, 0644, null));
+            first = e.id();
+            c.change(ch -> {
+                ch.remove(e);
+                return null;
+            });
+            Entry again = c.change(ch -> ch.insertLocal(Catalog.ROOT_ID, "two", Entry.Kind.FILE, 0, 1, 0644, null));
+            assertTrue(again.id() > first, again.id() + " reuses " + first);
+            c.change(ch -> {
+                ch.remove(again);
+                return null;
+            });
+        }
+        try (Catalog c = Catalog.open(db)) {
+            Entry third = c.change(ch -> ch.insertLocal(Catalog.ROOT_ID, "three", Entry.Kind.FILE, 0, 1, 0644, null));
+            assertTrue(third.id() > first + 1, third.id() + " reuses an id");
+        }
+    }
+
+    @Test
     void failedBatchLeavesNothingBehind() throws Exception {
         try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
             assertThrows(IOException.class, () -> c.batch(b -> {
