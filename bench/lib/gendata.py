@@ -16,15 +16,20 @@ import shutil
 import sys
 
 
-def big(path, mib, seed):
+def stream(mib, seed):
+    """The content of a big file, in pieces of up to 16 MiB (lib/writes.py checks big.bin against it)."""
     r = random.Random(seed)
-    chunk = 16
+    left = mib
+    while left > 0:
+        n = min(16, left)
+        yield r.randbytes(n << 20)
+        left -= n
+
+
+def big(path, mib, seed):
     with open(path + ".tmp", "wb") as f:
-        left = mib
-        while left > 0:
-            n = min(chunk, left)
-            f.write(r.randbytes(n << 20))
-            left -= n
+        for piece in stream(mib, seed):
+            f.write(piece)
     os.replace(path + ".tmp", path)
 
 

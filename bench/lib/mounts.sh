@@ -22,6 +22,8 @@ JAM=()
 JAM_RUN=()
 JAM_READY=0
 JAM_MOUNT_OK=0
+# jam's write_delay for the bench (profile key; its default is 5s), in jam's duration syntax
+WRITE_DELAY="${BENCH_WRITE_DELAY:-2s}"
 
 # A fresh session dir (after unmounting anything an earlier, killed run left mounted under $W).
 session_init() {
@@ -102,6 +104,12 @@ CONF
         anomaly "jam init failed: $(tail -3 "$LOGS/jam-init.log" | tr '\n' ' ')"
         return 1
     fi
+    local conf="$JAMHOME/.config/jam/profiles/bench.conf"
+    if grep -q '^write_delay *=' "$conf" 2>/dev/null; then
+        sed -i "s/^write_delay *=.*/write_delay = $WRITE_DELAY/" "$conf"
+    else
+        echo "write_delay = $WRITE_DELAY" >>"$conf"
+    fi
     JAM_READY=1
     jam_cmd mount --help >"$LOGS/jam-mount-help.log" 2>&1 || true
     if grep -q '^Usage: jam mount' "$LOGS/jam-mount-help.log"; then
@@ -126,9 +134,10 @@ jam_fresh_index() {
     cp -a "$JAMCAT" "$JAMCAT_PRISTINE"
 }
 
-# Polls user.jam.state of FILE (every 50 ms, up to 120 s) until "cached"; records jam_cached_wait (s).
+# Polls user.jam.state of FILE (every 50 ms, up to 120 s) until "cached"; records jam_cached_wait (s)
+# unless a second argument "norecord" is given.
 jam_wait_cached() {
-    local f=$1 t0 t1 st bytes i
+    local f=$1 rec=${2:-record} t0 t1 st bytes i
     t0=$(date +%s%N)
     st=$(getfattr --absolute-names --only-values -n user.jam.state "$f" 2>/dev/null)
     bytes=$(getfattr --absolute-names --only-values -n user.jam.cached_bytes "$f" 2>/dev/null)
@@ -140,10 +149,10 @@ jam_wait_cached() {
     done
     t1=$(date +%s%N)
     if [[ "$st" == cached ]]; then
-        record jam jam_cached_wait "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')"
+        [[ $rec == norecord ]] || record jam jam_cached_wait "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')"
         [[ $i == 0 ]] || log "  jam: $(basename "$f") became cached $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1e9}') s after the read ended"
     else
-        record jam jam_cached_wait "FAIL:still $st 120 s after the read"
+        [[ $rec == norecord ]] || record jam jam_cached_wait "FAIL:still $st 120 s after the read"
         anomaly "jam: $(basename "$f") still '$st' 120 s after it was read whole (run $RUN)"
     fi
 }
@@ -237,3 +246,32 @@ phase() {
 down() { [[ $1 == local ]] || mount_stop "$1"; }
 root_of() { if [[ $1 == local ]]; then echo "$SRV"; else echo "${MNT[$1]}"; fi; }
 
+
+# ---------------------------------------------------------------- writes
+# Removes what the write workloads leave in the served directory: bench-w* (their files), .jam
+# (jam's kept versions) and .jam-tmp-* (an upload cut short).
+clean_written() {
+    find "$SRV" -mindepth 1 -maxdepth 1 \( -name 'bench-w*' -o -name .jam -o -name '.jam-tmp-*' \) -exec rm -rf {} +
+    local c
+    c=$(find "$SRV" -mindepth 1 -maxdepth 1 -name '*(conflict *' -printf '%f; ' | cut -c1-300)
+    if [[ -n "$c" ]]; then
+        anomaly "conflict copies in the served directory (run $RUN): $c"
+        find "$SRV" -mindepth 1 -maxdepth 1 -name '*(conflict *' -exec rm -rf {} +
+    fi
+}
+
+# Waits (up to 120 s) until `jam status` shows no pending upload; reports conflicts.
+jam_settle() {
+    local end=$((SECONDS + 120)) st
+    while :; do
+        st=$(jam_cmd status bench 2>&1) || true
+        grep -q 'uploads: *none pending' <<<"$st" && break
+        ((SECONDS < end)) || break
+        sleep 0.5
+    done
+    grep -q 'uploads: *none pending' <<<"$st" \
+        || anomaly "jam: uploads still pending 120 s after the server held the data (run $RUN): $(grep -A3 'uploads:' <<<"$st" | tr -s ' \n' ' ' | cut -c1-300)"
+    if grep -q 'conflicts' <<<"$st"; then
+        anomaly "jam status shows conflicts (run $RUN): $(grep -A3 'conflicts' <<<"$st" | tr -s ' \n' ' ' | cut -c1-300)"
+    fi
+}

@@ -14,6 +14,8 @@ RATIO_VS = ["sshfs", "rclone", "local", "sftp"]
 
 def workloads(m):
     big, mid = m["BIG_MB"] + " MiB", m["MID_MB"] + " MiB"
+    delay = m.get("WRITE_DELAY", "?")
+    rwb = m.get("RCLONE_WRITE_BACK_S", "5")
     return [
         ("Large files", [
             ("ttfb", "First byte of a cold %s file (first file opened on the mount)" % big, "ms", False),
@@ -36,6 +38,36 @@ def workloads(m):
             ("stat_fresh", "`stat` of %s files, freshly started mount" % m["STAT_N"], "ops/s", True),
             ("stat_warm", "`stat` of %s files, warm" % m["STAT_N"], "ops/s", True),
         ]),
+        ("Writes", [
+            ("wnew_close", "Write a new %s file: `open` until `close` returns" % mid, "s", False),
+            ("wnew_server", "then until the server holds it, whole and right (from `close`)", "s", False),
+            ("wnew_total", "`open` until the server holds it", "s", False),
+            ("wnew_upload", "upload after the quiet period: server time − quiet period (jam `write_delay` = %s, rclone `--vfs-write-back` = %s s)" % (delay, rwb), "s", False),
+            ("wsmall_create", "Create %s files of 4 KiB in a new directory, until the last `close`" % m["SMALL_N"], "files/s", True),
+            ("wsmall_server", "then until the server holds them all (from the last `close`)", "s", False),
+            ("delta_lo", "1 MiB changed at %s MiB inside the %s file (`dd conv=notrunc`): loopback bytes (`lo` TX) until the server holds the change" % (m.get("DELTA_OFF_MB", "?"), big), "MiB", False),
+            ("delta_ssh", "same window: SSH payload on the bench sshd's connections, both directions", "MiB", False),
+            ("delta_ssh_up", "same window: SSH payload, client to server only", "MiB", False),
+            ("delta_secs", "same window: from `dd` start until the server holds the change", "s", False),
+            ("delta_dd", "`dd` of the 1 MiB, start until it exits", "s", False),
+            ("delta_idle", "loopback traffic in the 1 s of quiet before the window (other processes)", "KiB/s", False),
+        ], "Writes go to new names (`bench-w*`) in the served directory, which is polled directly (not through a mount): "
+           "*holds it* = the full size, no `.jam-tmp-*` beside it, and the SHA-256 (every byte of the small files) equal "
+           "to what was written; the time counted is that of the poll (every 10 ms, 20 ms for the small files). "
+           "The sources are generated beforehand from fixed seeds and read into memory; written with 1 MiB `write`s "
+           "(the small files: one `write` each), no `fsync`. jam runs with `write_delay = %s` for the bench; "
+           "rclone uploads `--vfs-write-back` (default %s s) after the last close; sshfs writes synchronously; "
+           "local disk = the served directory itself. raw sftp = OpenSSH `put` of the same file (one session, setup "
+           "subtracted; the same figure in the three rows that compare with it) and `put` of the small files into a "
+           "new directory. "
+           "*Delta*: jam and rclone read the whole file first (jam: until `user.jam.state` = cached); sshfs does not "
+           "need to. The window runs from just before `dd` starts until the poll that sees the changed MiB in the "
+           "served file (old size, no `.jam-tmp-*`); afterwards the whole served file must hash as expected. "
+           "`lo` TX bytes: every packet sent over the loopback interface by anyone on the machine, counted once "
+           "(a loopback packet is one TX and one RX on `lo`, so TX alone counts each byte once), both directions of "
+           "the SSH connection, with Ethernet/IP/TCP headers (14 + 20 + 32 bytes a packet). "
+           "SSH payload: the TCP byte counters (`ss -ti`: bytes_received + bytes_sent) of the sshd's connections, "
+           "no headers, only this sshd — the figure to trust when the machine's loopback is not quiet." % (delay, rwb)),
         ("Setup", [
             ("mount_start", "Mount start (spawn until `mountpoint -q`)", "ms", False),
             ("jam_cached_wait", "jam: from the end of the cold read until big.bin shows `user.jam.state` = cached", "s", False),
@@ -43,6 +75,11 @@ def workloads(m):
             ("sftp_setup", "OpenSSH session setup (`sftp -b` with only `pwd`; subtracted from the raw sftp figures)", "ms", False),
         ]),
     ]
+
+
+def groups(m):
+    """(heading, rows, note) for each table."""
+    return [g if len(g) == 3 else (g[0], g[1], None) for g in workloads(m)]
 
 
 def fmt(v):
@@ -111,9 +148,12 @@ def main():
       "its `ls -lR` row is `ls -l` of every directory; its \"cached\" row is a `get` of the file with the server's page cache warm. "
       "sshfs and rclone run with their default options (rclone: `--vfs-cache-mode full`).")
     p("")
-    for group, rows in workloads(m):
+    for group, rows, note in groups(m):
         p("## " + group)
         p("")
+        if note:
+            p(note)
+            p("")
         p("| Workload | unit | " + " | ".join(HEAD[s] for s in SYSTEMS) + " | "
           + " | ".join("jam vs " + HEAD[s] for s in RATIO_VS) + " |")
         p("|---|---|" + "---:|" * (len(SYSTEMS) + len(RATIO_VS)))
@@ -186,6 +226,26 @@ def main():
     for t in targets:
         p("| %s | %s | %s |" % t)
     p("")
+    write_targets = [
+        chk("wnew_upload", "new %s MiB file: upload after the quiet period ≤ 1.2 × raw sftp `put`" % m["MID_MB"],
+            rel("sftp", "wnew_upload", 1.2, False)),
+        chk("wsmall_create", "creating %s files of 4 KiB ≥ 3 × sshfs" % m["SMALL_N"], rel("sshfs", "wsmall_create", 3, True)),
+        chk("delta_lo", "1 MiB changed inside the %s MiB file: ≤ 8 MiB over loopback (`lo` TX) until the server holds it" % m["BIG_MB"],
+            lambda j: (j <= 8, "%s MiB (SSH payload %s MiB)" % (fmt(j), fmt(median("jam", "delta_ssh")) if median("jam", "delta_ssh") is not None else "n/a"))),
+    ]
+    if any(t[2] != "n/a (no jam figure)" for t in write_targets):
+        p("## jam's write targets (writes issue)")
+        p("")
+        p("| Target | jam (median) | |")
+        p("|---|---|---|")
+        for t in write_targets:
+            p("| %s | %s | %s |" % t)
+        p("")
+    if "FSX" in m:
+        p("## fsx soak (fs `FsxIT`)")
+        p("")
+        p(m["FSX"])
+        p("")
     if fails:
         p("## Failures")
         p("")
