@@ -235,7 +235,7 @@ public final class Catalog implements AutoCloseable {
     /** The byte ranges of content held for {@code id} (encoded {@link RangeSet}), or {@code null}. */
     public byte[] ranges(long id) {
         return withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT ranges FROM entries WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("SELECT ranges FROM entries WHERE id = ?")) {
                 ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? rs.getBytes(1) : null;
@@ -261,7 +261,7 @@ public final class Catalog implements AutoCloseable {
     /** Pins {@code path} (relative); everything below a pinned directory is pinned, also what is added later. */
     public void pin(String path, long now) {
         withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("INSERT OR IGNORE INTO pins(path, created) VALUES (?, ?)")) {
+            try (PreparedStatement ps = prepare("INSERT OR IGNORE INTO pins(path, created) VALUES (?, ?)")) {
                 ps.setString(1, path);
                 ps.setLong(2, now);
                 ps.executeUpdate();
@@ -273,7 +273,7 @@ public final class Catalog implements AutoCloseable {
 
     public void unpin(String path) {
         withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM pins WHERE path = ?")) {
+            try (PreparedStatement ps = prepare("DELETE FROM pins WHERE path = ?")) {
                 ps.setString(1, path);
                 ps.executeUpdate();
             }
@@ -313,7 +313,7 @@ public final class Catalog implements AutoCloseable {
 
     public Optional<String> meta(String key) {
         return withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT value FROM meta WHERE key = ?")) {
+            try (PreparedStatement ps = prepare("SELECT value FROM meta WHERE key = ?")) {
                 ps.setString(1, key);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
@@ -324,7 +324,7 @@ public final class Catalog implements AutoCloseable {
 
     public void setMeta(String key, String value) {
         withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")) {
+            try (PreparedStatement ps = prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")) {
                 ps.setString(1, key);
                 ps.setString(2, value);
                 ps.executeUpdate();
@@ -358,7 +358,7 @@ public final class Catalog implements AutoCloseable {
         List<Entry> changed = withDb(() -> {
             inTransaction(() -> {
                 // a file changed here meanwhile (DIRTY, NEW) keeps its state: its content is no longer the download
-                try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
+                try (PreparedStatement ps = prepare("UPDATE entries SET state = ?, cached_bytes = ?, ranges = NULL,"
                         + " remote_hash = COALESCE(remote_hash, ?) WHERE id = ? AND remote_size = ? AND remote_mtime = ?"
                         + " AND state IN (0, 1, 2)")) {
                     for (Cached c : copies) {
@@ -400,7 +400,7 @@ public final class Catalog implements AutoCloseable {
         }
         withDb(() -> {
             inTransaction(() -> {
-                try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET atime = MAX(atime, ?) WHERE id = ?")) {
+                try (PreparedStatement ps = prepare("UPDATE entries SET atime = MAX(atime, ?) WHERE id = ?")) {
                     for (var e : batch.entrySet()) {
                         ps.setLong(1, e.getValue());
                         ps.setLong(2, e.getKey());
@@ -477,7 +477,7 @@ public final class Catalog implements AutoCloseable {
 
         /** The child {@code name} of {@code parent}, as stored. */
         public Optional<Entry> child(long parent, String name) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT " + COLUMNS + " FROM entries WHERE parent = ? AND name = ?")) {
+            try (PreparedStatement ps = prepare("SELECT " + COLUMNS + " FROM entries WHERE parent = ? AND name = ?")) {
                 ps.setLong(1, parent);
                 ps.setString(2, name);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -488,7 +488,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Whether directory {@code id} has children. */
         public boolean hasChildren(long id) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT 1 FROM entries WHERE parent = ? LIMIT 1")) {
+            try (PreparedStatement ps = prepare("SELECT 1 FROM entries WHERE parent = ? LIMIT 1")) {
                 ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next();
@@ -502,7 +502,7 @@ public final class Catalog implements AutoCloseable {
          */
         public Entry insertLocal(long parent, String name, Entry.Kind kind, long size, long mtime, int mode, String link)
                 throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = prepare(
                     "INSERT INTO entries(parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, state, atime)"
                             + " VALUES (?, ?, ?, ?, ?, ?, ?, -1, 0, ?, ?)")) {
                 ps.setLong(1, parent);
@@ -517,7 +517,7 @@ public final class Catalog implements AutoCloseable {
                 ps.executeUpdate();
             }
             long id;
-            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT last_insert_rowid()")) {
+            try (PreparedStatement st = prepare("SELECT last_insert_rowid()"); ResultSet rs = st.executeQuery()) {
                 id = rs.getLong(1);
             }
             Entry e = selectById(id).orElseThrow();
@@ -587,6 +587,24 @@ public final class Catalog implements AutoCloseable {
             });
         }
 
+        /** As {@link #setChanged}, for an entry that may have been removed: empty then. */
+        public Optional<Entry> setChangedIfPresent(long id, long size, long mtime, byte[] dirtyRanges) throws SQLException {
+            try (PreparedStatement ps = prepare("UPDATE entries SET state = CASE WHEN state = ? THEN state ELSE ? END,"
+                    + " size = ?, mtime = ?, cached_bytes = ?, ranges = NULL, dirty = ? WHERE id = ?")) {
+                ps.setInt(1, Entry.State.NEW.ordinal());
+                ps.setInt(2, Entry.State.DIRTY.ordinal());
+                ps.setLong(3, size);
+                ps.setLong(4, mtime);
+                ps.setLong(5, size);
+                ps.setBytes(6, dirtyRanges);
+                ps.setLong(7, id);
+                if (ps.executeUpdate() == 0) return Optional.empty();
+            }
+            Entry e = selectById(id).orElseThrow();
+            put(e);
+            return Optional.of(e);
+        }
+
         /** Records the mtime the server now has for {@code id}'s version. */
         public Entry setRemoteMtime(long id, long remoteMtime) throws SQLException {
             return exec(id, "UPDATE entries SET remote_mtime = ? WHERE id = ?", ps -> {
@@ -606,7 +624,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Moves {@code e} to {@code newParent}/{@code newName}. */
         public Entry move(Entry e, long newParent, String newName) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET parent = ?, name = ? WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("UPDATE entries SET parent = ?, name = ? WHERE id = ?")) {
                 ps.setLong(1, newParent);
                 ps.setString(2, newName);
                 ps.setLong(3, e.id());
@@ -620,7 +638,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Removes {@code e} (a file, symlink or empty directory). */
         public void remove(Entry e) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM entries WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("DELETE FROM entries WHERE id = ?")) {
                 ps.setLong(1, e.id());
                 ps.executeUpdate();
             }
@@ -635,13 +653,13 @@ public final class Catalog implements AutoCloseable {
         public void enqueue(String op, long entry, String path, String arg, long notBefore, long now) throws SQLException {
             if (op.startsWith("rename")) pendingRenames = null;
             if (op.equals("upload")) {
-                try (PreparedStatement ps = conn.prepareStatement(
+                try (PreparedStatement ps = prepare(
                         "SELECT seq, op, path FROM queue WHERE entry = ? ORDER BY seq DESC LIMIT 1")) {
                     ps.setLong(1, entry);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (rs.next() && rs.getString(2).equals("upload") && rs.getString(3).equals(path)) {
                             long seq = rs.getLong(1);
-                            try (PreparedStatement up = conn.prepareStatement(
+                            try (PreparedStatement up = prepare(
                                     "UPDATE queue SET next_attempt = MAX(next_attempt, ?) WHERE seq = ?")) {
                                 up.setLong(1, notBefore);
                                 up.setLong(2, seq);
@@ -652,7 +670,7 @@ public final class Catalog implements AutoCloseable {
                     }
                 }
             }
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = prepare(
                     "INSERT INTO queue(op, entry, path, arg, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, op);
                 ps.setLong(2, entry);
@@ -667,7 +685,7 @@ public final class Catalog implements AutoCloseable {
         /** Removes a finished operation from the queue. */
         public void dequeue(long seq) throws SQLException {
             pendingRenames = null;
-            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM queue WHERE seq = ?")) {
+            try (PreparedStatement ps = prepare("DELETE FROM queue WHERE seq = ?")) {
                 ps.setLong(1, seq);
                 ps.executeUpdate();
             }
@@ -675,7 +693,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Delays operation {@code seq} to {@code notBefore} (a file changed again while it was uploaded). */
         public void postpone(long seq, long notBefore) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE queue SET next_attempt = ? WHERE seq = ?")) {
+            try (PreparedStatement ps = prepare("UPDATE queue SET next_attempt = ? WHERE seq = ?")) {
                 ps.setLong(1, notBefore);
                 ps.setLong(2, seq);
                 ps.executeUpdate();
@@ -685,7 +703,7 @@ public final class Catalog implements AutoCloseable {
         /** Points the later queued operations of {@code entry} that name {@code from} at {@code to} instead. */
         public void redirect(long entry, long afterSeq, String from, String to) throws SQLException {
             pendingRenames = null;
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE queue SET path = ? WHERE entry = ? AND seq > ? AND path = ?")) {
+            try (PreparedStatement ps = prepare("UPDATE queue SET path = ? WHERE entry = ? AND seq > ? AND path = ?")) {
                 ps.setString(1, to);
                 ps.setLong(2, entry);
                 ps.setLong(3, afterSeq);
@@ -696,7 +714,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Records a conflict: the local version of {@code path} was saved as {@code copy}. */
         public void conflict(String path, String copy, long at) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("INSERT INTO conflicts(path, copy, at) VALUES (?, ?, ?)")) {
+            try (PreparedStatement ps = prepare("INSERT INTO conflicts(path, copy, at) VALUES (?, ?, ?)")) {
                 ps.setString(1, path);
                 ps.setString(2, copy);
                 ps.setLong(3, at);
@@ -705,7 +723,7 @@ public final class Catalog implements AutoCloseable {
         }
 
         private Entry exec(long id, String sql, Binder binder) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            try (PreparedStatement ps = prepare(sql)) {
                 binder.bind(ps);
                 if (ps.executeUpdate() != 1) throw new SQLException("no entry " + id);
             }
@@ -722,7 +740,7 @@ public final class Catalog implements AutoCloseable {
     /** The ranges of {@code id} changed since its remote version, or {@code null} when unknown. */
     public byte[] dirtyRanges(long id) {
         return withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT dirty FROM entries WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("SELECT dirty FROM entries WHERE id = ?")) {
                 ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? rs.getBytes(1) : null;
@@ -741,7 +759,7 @@ public final class Catalog implements AutoCloseable {
     public List<QueuedOp> queue(int max) {
         return withDb(() -> {
             List<QueuedOp> out = new ArrayList<>();
-            try (PreparedStatement ps = conn.prepareStatement("SELECT seq, op, COALESCE(entry, 0), path, arg, attempts, next_attempt,"
+            try (PreparedStatement ps = prepare("SELECT seq, op, COALESCE(entry, 0), path, arg, attempts, next_attempt,"
                     + " last_error, created FROM queue ORDER BY seq LIMIT ?")) {
                 ps.setInt(1, max);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -773,7 +791,7 @@ public final class Catalog implements AutoCloseable {
     /** Records a failed attempt of {@code seq}: the error, and when to try again. */
     public void opFailed(long seq, String error, long nextAttempt) {
         withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = prepare(
                     "UPDATE queue SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE seq = ?")) {
                 ps.setString(1, error);
                 ps.setLong(2, nextAttempt);
@@ -803,7 +821,7 @@ public final class Catalog implements AutoCloseable {
     public List<Conflict> conflicts(int max) {
         return withDb(() -> {
             List<Conflict> out = new ArrayList<>();
-            try (PreparedStatement ps = conn.prepareStatement("SELECT path, copy, at FROM conflicts ORDER BY seq DESC LIMIT ?")) {
+            try (PreparedStatement ps = prepare("SELECT path, copy, at FROM conflicts ORDER BY seq DESC LIMIT ?")) {
                 ps.setInt(1, max);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) out.add(new Conflict(rs.getString(1), rs.getString(2), rs.getLong(3)));
@@ -835,7 +853,7 @@ public final class Catalog implements AutoCloseable {
      */
     public boolean reloadIfChangedElsewhere() {
         boolean changed = withDb(() -> {
-            try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("PRAGMA data_version")) {
+            try (PreparedStatement st = prepare("PRAGMA data_version"); ResultSet rs = st.executeQuery()) {
                 long v = rs.getLong(1);
                 boolean c = dataVersion >= 0 && v != dataVersion;
                 dataVersion = v;
@@ -901,7 +919,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Inserts a new entry from a remote listing, content {@link Entry.State#REMOTE}; returns its id. */
         public long insert(long parent, RemoteEntry r) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = prepare(
                     "INSERT INTO entries(parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, state)"
                             + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 Entry.Kind kind = kindOf(r);
@@ -918,7 +936,7 @@ public final class Catalog implements AutoCloseable {
                 ps.executeUpdate();
             }
             touched.add(parent);
-            try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("SELECT last_insert_rowid()")) {
+            try (PreparedStatement st = prepare("SELECT last_insert_rowid()"); ResultSet rs = st.executeQuery()) {
                 return rs.getLong(1);
             }
         }
@@ -935,7 +953,7 @@ public final class Catalog implements AutoCloseable {
                             + " remote_hash = NULL, state = ?, cached_bytes = 0, ranges = NULL WHERE id = ?"
                     : "UPDATE entries SET kind = ?, size = ?, mtime = ?, mode = ?, link = ?, remote_size = ?, remote_mtime = ?,"
                             + " state = ? WHERE id = ?";
-            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            try (PreparedStatement ps = prepare(sql)) {
                 ps.setInt(1, kind.ordinal());
                 ps.setLong(2, r.size());
                 ps.setLong(3, r.mtimeMillis());
@@ -956,7 +974,7 @@ public final class Catalog implements AutoCloseable {
         public List<Entry> deleteTree(Entry e) throws SQLException {
             List<Entry> gone = new ArrayList<>();
             collect(e, gone);
-            try (PreparedStatement ps = conn.prepareStatement("DELETE FROM entries WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("DELETE FROM entries WHERE id = ?")) {
                 for (Entry g : gone) {
                     ps.setLong(1, g.id());
                     ps.addBatch();
@@ -975,7 +993,7 @@ public final class Catalog implements AutoCloseable {
 
         /** Sets the root's metadata (mtime, mode, size) from the remote root. */
         public void updateRoot(RemoteEntry r) throws SQLException {
-            try (PreparedStatement ps = conn.prepareStatement("UPDATE entries SET mtime = ?, mode = ?, size = ? WHERE id = ?")) {
+            try (PreparedStatement ps = prepare("UPDATE entries SET mtime = ?, mode = ?, size = ? WHERE id = ?")) {
                 ps.setLong(1, r.mtimeMillis());
                 ps.setInt(2, r.mode());
                 ps.setLong(3, r.size());
@@ -1031,6 +1049,36 @@ public final class Catalog implements AutoCloseable {
         void bind(PreparedStatement ps) throws SQLException;
     }
 
+    /** Prepared statements by SQL text, reused (preparing costs more than running most of them). Guarded by {@link #db}. */
+    private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
+
+    /**
+     * The prepared statement for {@code sql}, from the cache. Call holding {@link #db}. Closing
+     * what it returns (try-with-resources) only clears its parameters: the statement stays for
+     * the next use.
+     */
+    private PreparedStatement prepare(String sql) throws SQLException {
+        PreparedStatement ps = statements.get(sql);
+        if (ps == null) {
+            PreparedStatement real = conn.prepareStatement(sql);
+            ps = (PreparedStatement) java.lang.reflect.Proxy.newProxyInstance(Catalog.class.getClassLoader(),
+                    new Class<?>[] {PreparedStatement.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                            real.clearParameters();
+                            real.clearBatch();
+                            return null;
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (java.lang.reflect.InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            statements.put(sql, ps);
+        }
+        return ps;
+    }
+
     private <T> T withDb(SqlWork<T> work) {
         db.lock();
         try {
@@ -1064,7 +1112,7 @@ public final class Catalog implements AutoCloseable {
     /** Runs one UPDATE on {@code id}, then publishes the new row to the cache. */
     private Entry update(long id, String sql, Binder binder) {
         Entry e = withDb(() -> {
-            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            try (PreparedStatement ps = prepare(sql)) {
                 binder.bind(ps);
                 if (ps.executeUpdate() != 1) throw new SQLException("no entry " + id);
             }
@@ -1120,7 +1168,7 @@ public final class Catalog implements AutoCloseable {
 
     private List<Entry> selectChildren(long parent) throws SQLException {
         List<Entry> out = new ArrayList<>();
-        try (PreparedStatement ps = conn.prepareStatement("SELECT " + COLUMNS + " FROM entries WHERE parent = ?")) {
+        try (PreparedStatement ps = prepare("SELECT " + COLUMNS + " FROM entries WHERE parent = ?")) {
             ps.setLong(1, parent);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(row(rs));
@@ -1130,7 +1178,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     private Optional<Entry> selectById(long id) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT " + COLUMNS + " FROM entries WHERE id = ?")) {
+        try (PreparedStatement ps = prepare("SELECT " + COLUMNS + " FROM entries WHERE id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(row(rs)) : Optional.empty();
@@ -1164,6 +1212,7 @@ public final class Catalog implements AutoCloseable {
         }
         db.lock();
         try {
+            statements.clear();
             conn.close();
         } catch (SQLException e) {
             log.warn("catalog {}: close failed: {}", file, e.getMessage());

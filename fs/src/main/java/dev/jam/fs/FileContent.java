@@ -100,8 +100,20 @@ final class FileContent {
         }
     }
 
+    /**
+     * An upload of this file is queued and not yet done: recording changes need not queue
+     * another (the queued one sends the content as it is when it runs, and is sent again if the
+     * file changes meanwhile).
+     */
+    private volatile boolean uploadQueued;
+
+    void setUploadQueued(boolean q) { uploadQueued = q; }
+
+    boolean uploadQueued() { return uploadQueued; }
+
     /** The server now holds this content: later changes must be marked before they land. Call within {@link #withoutWrites}. */
     void synced() {
+        uploadQueued = false;
         neverSynced = false;
         marked = false;
         synchronized (this) {

@@ -185,10 +185,11 @@ public final class JamFs implements AutoCloseable {
     /** Records a handle's changes (close, fsync): the catalog gets size, mtime and changed ranges; an upload is queued. */
     private void record(FileContent fc, boolean durable) throws IOException {
         boolean recorded = fc.recordChanges(false, ch -> catalog.change(c -> {
-            Optional<Entry> cur = c.get(fc.id);
-            if (cur.isEmpty()) return null; // removed while open
-            c.setChanged(fc.id, ch.size(), ch.mtime(), ch.dirty());
-            if (!isHidden(cur.get().name())) writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
+            if (c.setChangedIfPresent(fc.id, ch.size(), ch.mtime(), ch.dirty()).isEmpty()) return null; // removed while open
+            if (!fc.uploadQueued()) {
+                Entry cur = c.get(fc.id).orElseThrow();
+                if (!isHidden(cur.name())) writeBack.queueUpload(c, fc.id, catalog.pathOf(fc.id));
+            }
             return null;
         }));
         writing.remove(fc.id, fc);
@@ -257,8 +258,7 @@ public final class JamFs implements AutoCloseable {
             writeBack.queueUpload(c, n.id(), p.rel);
             return n;
         });
-        transfers.content().delete(e.id()); // an id reused after a crash must not inherit old bytes
-        FileContent fc = transfers.acquire(e);
+        FileContent fc = transfers.acquireNew(e);
         long h = nextHandle.getAndIncrement();
         handles.put(h, new OpenFile(e, fc, true));
         touch(e.id());

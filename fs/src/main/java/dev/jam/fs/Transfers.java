@@ -77,6 +77,20 @@ final class Transfers {
         }
     }
 
+    /** The content of a file just created (empty, NEW, its upload queued), with one reference. */
+    FileContent acquireNew(Entry e) throws IOException {
+        synchronized (open) {
+            content.delete(e.id()); // an id the catalog never handed out before, but a stray file must not leak in
+            FileContent fc = new FileContent(this, e, content.open(e.id()), new RangeSet(), true);
+            fc.setDirty(new RangeSet());
+            fc.setNeverSynced();
+            fc.setUploadQueued(true);
+            fc.refs = 1;
+            open.put(e.id(), fc);
+            return fc;
+        }
+    }
+
     /** Opens the cache file and what the catalog says it holds; stale or missing files start empty. */
     private FileContent load(Entry e) throws IOException {
         Entry current = catalog.get(e.id()).orElse(e);

@@ -152,9 +152,14 @@ public final class WriteBack implements AutoCloseable {
     /** Queues (or moves back) the upload of {@code id} at {@code path}, inside a catalog change. */
     void queueUpload(Catalog.Change c, long id, String path) throws java.sql.SQLException {
         long now = clock.millis();
-        c.enqueue(UPLOAD, id, path, null, now + settings.quiet().toMillis(), now);
-        wake();
+        long due = now + settings.quiet().toMillis();
+        c.enqueue(UPLOAD, id, path, null, due, now);
+        long sleeping = sleepsUntil;
+        if (sleeping == 0 || due < sleeping) wake(); // else the worker wakes by itself before this is due
     }
+
+    /** When the worker wakes next by itself (ms since the epoch); 0 while it works. */
+    private volatile long sleepsUntil;
 
     /** {@code id}'s content must reach the disk with the next {@link #makeDurable}. */
     void needsSync(long id) {
@@ -273,8 +278,8 @@ public final class WriteBack implements AutoCloseable {
             long backoff = Math.min(MAX_BACKOFF.toMillis(), 1000L << Math.min(20, attempts - 1));
             String what = op.op() + " " + Names.printable(op.path());
             if (attempts == 1 || !(e instanceof RemoteUnavailableException)) log.warn("{} failed (attempt {}), retrying in {} s: {}",
-                    what, attempts, backoff / 1000, e.getMessage());
-            catalog.opFailed(op.seq(), e.getMessage() == null ? e.toString() : e.getMessage(), clock.millis() + backoff);
+                    what, attempts, backoff / 1000, describe(e));
+            catalog.opFailed(op.seq(), describe(e), clock.millis() + backoff);
         } catch (CatalogException e) {
             log.error("write-back: {}", e.getMessage());
             sleep(5_000);
@@ -282,6 +287,16 @@ public final class WriteBack implements AutoCloseable {
             current = 0;
             busy = false;
         }
+    }
+
+    /** A failure as one line for status and logs (java.nio.file exceptions carry only a path as message). */
+    static String describe(IOException e) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        if (e instanceof NoSuchFileException) return "no such file or directory on the server: " + m;
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied on the server: " + m;
+        if (e instanceof FileAlreadyExistsException) return "already exists on the server: " + m;
+        if (e instanceof java.nio.file.DirectoryNotEmptyException) return "directory not empty on the server: " + m;
+        return m.isEmpty() ? e.toString() : m;
     }
 
     /** After a start: queues uploads for files changed but not queued (a crash mid-write); removes stray temporaries. */
@@ -311,7 +326,12 @@ public final class WriteBack implements AutoCloseable {
         Optional<String> path = catalog.meta(INFLIGHT);
         if (path.isPresent() && !path.get().isEmpty()) {
             String p = path.get();
-            int n = store.cleanTemporaries(Names.parent(p));
+            int n = 0;
+            try {
+                n += store.cleanTemporaries(Names.parent(p));
+            } catch (NoSuchFileException gone) {
+                // the directory is gone, and its temporaries with it
+            }
             try {
                 n += store.cleanTemporaries(Names.parent(Versions.pathFor(p, clock.instant())));
             } catch (NoSuchFileException e) {
@@ -335,9 +355,12 @@ public final class WriteBack implements AutoCloseable {
     private void pause(long millis) throws InterruptedException {
         lock.lock();
         try {
-            if (!signalled && !closed) wakeUp.await(Math.max(1, Math.min(millis, 60_000)), java.util.concurrent.TimeUnit.MILLISECONDS);
+            long wait = Math.max(1, Math.min(millis, 60_000));
+            sleepsUntil = clock.millis() + wait;
+            if (!signalled && !closed) wakeUp.await(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
             signalled = false;
         } finally {
+            sleepsUntil = 0;
             lock.unlock();
         }
         if (closed) throw new InterruptedException();
@@ -421,7 +444,20 @@ public final class WriteBack implements AutoCloseable {
         }
         // the version it replaces is kept just before the rename (not for an attempt given up)
         FileContent.IoAction keep = there.isPresent() ? () -> preserve(store, path) : () -> {};
-        Sent sent = send(store, path, e, there.isPresent(), keep);
+        long t0 = System.nanoTime();
+        Sent sent;
+        try {
+            sent = send(store, path, e, there.isPresent(), keep);
+        } catch (NoSuchFileException parentGone) {
+            if (there.isPresent() || Names.parent(path).isEmpty()) throw parentGone;
+            // the directory was removed on the server meanwhile: the edit wins, the directory comes back
+            log.warn("{} is gone from the server: creating it again for {}", Names.printable(Names.parent(path)), Names.printable(path));
+            store.mkdirs(Names.parent(path));
+            sent = send(store, path, e, false, keep);
+        }
+        if (sent != null && log.isDebugEnabled()) {
+            log.debug("uploaded {} ({} bytes) in {} ms", Names.printable(path), e.size(), (System.nanoTime() - t0) / 1_000_000);
+        }
         if (sent == null) {
             postpone(op); // changed while being sent
             return;
@@ -522,7 +558,6 @@ public final class WriteBack implements AutoCloseable {
                     return new Sent(r, hash);
                 }
             }
-            MessageDigest md = HashAlgorithm.SHA256.newDigest();
             try (AtomicWrite w = store.write(path)) {
                 OutputStream out = w.stream();
                 byte[] buf = new byte[256 * 1024];
@@ -532,16 +567,14 @@ public final class WriteBack implements AutoCloseable {
                     bb.clear().limit((int) Math.min(buf.length, e.size() - p));
                     int n = ch.read(bb, p);
                     if (n <= 0) return null;
-                    md.update(buf, 0, n);
                     out.write(buf, 0, n);
                     p += n;
                 }
-                String hash = HexFormat.of().formatHex(md.digest());
                 if (transfers.modificationCount(e.id()) != gen) return null;
                 beforeCommit.run();
-                RemoteEntry r = w.commit(e.mtime(), hash);
+                RemoteEntry r = w.commit(e.mtime()); // verified against the hash of what was sent
                 fixMode(store, path, r, e);
-                return new Sent(r, hash);
+                return new Sent(r, w.sha256());
             }
         }
     }

@@ -211,6 +211,16 @@ class WriteBackTest {
     }
 
     @Test
+    void aDirectoryRemovedOnTheServerComesBackForANewFile() throws Exception {
+        fs.mkdir("/made", 0755);
+        drain();
+        Files.delete(remoteDir.resolve("made"));
+        create("/made/new.txt", "still here".getBytes(StandardCharsets.UTF_8));
+        drain();
+        assertEquals("still here", Files.readString(remoteDir.resolve("made/new.txt")));
+    }
+
+    @Test
     void deleteOfAFileChangedOnTheServerKeepsTheirs() throws Exception {
         // changed on the server after this machine indexed it, then deleted here
         Files.writeString(remoteDir.resolve("docs/note-8.txt"), "changed there");

@@ -68,6 +68,15 @@ public interface AtomicWrite extends AutoCloseable {
      */
     RemoteEntry commit(long mtimeMillis, String expectedSha256Hex) throws IOException;
 
+    /**
+     * After a successful {@link #commit}: the SHA-256 (lowercase hex) of the content the target
+     * now holds, as verified (for a streamed write, the hash of what was sent, computed while
+     * sending, so the caller need not hash it again).
+     *
+     * @throws IllegalStateException before a commit
+     */
+    String sha256();
+
     /** Removes the temporary file unless committed. */
     @Override
     void close() throws IOException;

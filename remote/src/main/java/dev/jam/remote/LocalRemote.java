@@ -303,7 +303,16 @@ public final class LocalRemote implements RemoteStore {
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             committed = true;
+            committedHash = want;
             return stat(path);
+        }
+
+        private String committedHash;
+
+        @Override
+        public String sha256() {
+            if (committedHash == null) throw new IllegalStateException("upload of " + path + " is not committed");
+            return committedHash;
         }
 
         @Override

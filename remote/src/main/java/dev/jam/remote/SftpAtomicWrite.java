@@ -40,6 +40,8 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>where the server can compute SHA-256 ({@link ServerHashes}: {@code check-file-name}, or
  *       {@code sha256sum}/{@code openssl} over exec), the server's hash of the temporary file,
  *       computed meanwhile on another channel or thread;
+ *       except files up to {@link #READ_BACK_LIMIT} on servers that hash over exec, which are
+ *       read back (cheaper than starting a process);
  *   <li>otherwise (SFTP-only accounts) the temporary file is read back over the connection and
  *       hashed here: as many bytes again as the file holds, but nothing unverified is renamed.
  * </ul>
@@ -49,6 +51,12 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class SftpAtomicWrite implements AtomicWrite {
     private static final Logger log = LoggerFactory.getLogger(SftpAtomicWrite.class);
+    /**
+     * Up to this size an upload is verified by reading it back rather than by a hash command over
+     * exec: starting the command costs tens of milliseconds, reading back 1 MiB about a round trip
+     * and a few milliseconds.
+     */
+    static final long READ_BACK_LIMIT = 1L << 20;
     /** Slowest server disk assumed when waiting for fsync and server-side hashes. */
     static final long SLOW_BYTES_PER_SECOND = 20L << 20;
     private static final byte[] ZERO = new byte[1];
@@ -144,6 +152,14 @@ final class SftpAtomicWrite implements AtomicWrite {
         return tempRel;
     }
 
+    private String committedHash;
+
+    @Override
+    public String sha256() {
+        if (committedHash == null) throw new IllegalStateException("upload of " + path + " is not committed");
+        return committedHash;
+    }
+
     @Override
     public RemoteEntry commit(long mtimeMillis) throws IOException {
         if (mode == Mode.POSITIONED) {
@@ -173,8 +189,10 @@ final class SftpAtomicWrite implements AtomicWrite {
             }
             Duration slow = conn.client.replyTimeout().plusSeconds(size / SLOW_BYTES_PER_SECOND);
             JamSftpClient c = conn.client;
-            // every write is acknowledged, so the server can hash the file while it is flushed to disk
-            Future<Optional<String>> serverHash = !hashes.supports(HashAlgorithm.SHA256) ? null
+            // every write is acknowledged, so the server can hash the file while it is flushed to disk;
+            // a small file is cheaper to read back than to hash in a process the server starts for it
+            boolean readBackCheaper = hashes.method() == ServerHashes.Method.EXEC && size <= READ_BACK_LIMIT;
+            Future<Optional<String>> serverHash = !hashes.supports(HashAlgorithm.SHA256) || readBackCheaper ? null
                     : store.background(() -> ServerHashes.hash(conn, hashes, conn.abs(tempRel), size, HashAlgorithm.SHA256, slow));
 
             int stat = c.sendHandle(SftpConstants.SSH_FXP_FSTAT, handle);
@@ -223,6 +241,7 @@ final class SftpAtomicWrite implements AtomicWrite {
             long t3 = System.nanoTime();
             store.renameOver(conn, tempRel, path);
             committed = true;
+            committedHash = want;
             if (log.isDebugEnabled()) {
                 log.debug("committed {} ({} bytes): last writes {} ms, close+fsync {} ms, then {} ms for {}, rename {} ms",
                         Names.printable(path), size, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,

@@ -586,9 +586,16 @@ public abstract class RemoteStoreContract {
         assertEquals("old", Files.readString(root.resolve("doc")));
         try (AtomicWrite w = store.write("doc")) {
             w.stream().write(data);
+            assertThrows(IllegalStateException.class, w::sha256);
             w.commit(-1, sha256(data));
+            assertEquals(sha256(data), w.sha256());
         }
         assertArrayEquals(data, Files.readAllBytes(root.resolve("doc")));
+        try (AtomicWrite w = store.write("doc")) {
+            w.stream().write(data, 0, 1000);
+            w.commit(-1);
+            assertEquals(sha256(java.util.Arrays.copyOf(data, 1000)), w.sha256(), "the hash of what was sent");
+        }
         try (AtomicWrite w = store.write("doc")) {
             assertThrows(IllegalArgumentException.class, () -> w.commit(-1, "ABC"));
             assertThrows(IllegalArgumentException.class, () -> w.commit(-1, sha256(data).toUpperCase(java.util.Locale.ROOT)));
