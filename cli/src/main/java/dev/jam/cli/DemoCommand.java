@@ -80,7 +80,8 @@ final class DemoCommand implements Callable<Integer> {
                     IndexReport report = new Indexer(store, catalog).run();
                     out.println("Indexed: " + report.summary());
                     return MountCommand.serve(context, catalog, remote, work.resolve("cache"), mnt, "jam:demo",
-                            Duration.ofSeconds(5), dev.jam.fs.WriteBack.Settings.defaults(), false, false, closed,
+                            Duration.ofSeconds(5), dev.jam.fs.WriteBack.Settings.defaults(),
+                            new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)), false, false, closed,
                             () -> tips(out, mnt, server.port(), clientKey, knownHosts));
                 }
             }

@@ -1,5 +1,6 @@
 package dev.jam.cli;
 
+import dev.jam.fs.Budget;
 import dev.jam.fs.Catalog;
 import dev.jam.fs.IndexReport;
 import dev.jam.fs.Indexer;
@@ -69,8 +70,9 @@ final class MountCommand implements Callable<Integer> {
                 out.println("Indexed: " + report.summary());
             }
             WriteBack.Settings writes = WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions());
+            Budget.Limits limits = new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir()));
             return serve(context, catalog, remote, profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(),
-                    timeout, writes, allowOther, debugFuse, closed, () -> {});
+                    timeout, writes, limits, allowOther, debugFuse, closed, () -> {});
         } finally {
             closed.countDown();
         }
@@ -82,11 +84,12 @@ final class MountCommand implements Callable<Integer> {
      * for {@code closed}, which the caller counts down once it has closed the catalog.
      */
     static int serve(Context context, Catalog catalog, RemoteAccess remote, Path cacheDir, Path mountpoint, String fsName,
-                     Duration timeout, WriteBack.Settings writes, boolean allowOther, boolean debug, CountDownLatch closed,
-                     Runnable onMounted)
+                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, boolean allowOther, boolean debug,
+                     CountDownLatch closed, Runnable onMounted)
             throws IOException, InterruptedException {
         PrintWriter out = context.out();
         try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC(), writes)) {
+            fs.budget().setLimits(limits);
             remote.connectInBackground(); // the handshake overlaps the preload and the mount
             catalog.preload(200_000);
             Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));

@@ -40,7 +40,8 @@ final class StatusCommand implements Callable<Integer> {
             Catalog.Stats s = catalog.stats();
             out.printf("%s: %s%n", profile.name(), profile.remote());
             out.printf("  tree:     %,d files, %,d directories, %s%n", s.files(), s.dirs(), human(s.bytes()));
-            out.printf("  local:    %s held in %s%n", human(s.cachedBytes()), profile.cacheDir());
+            out.printf("  local:    %s held in %s (budget %s; least recently used clean files are evicted beyond it)%n",
+                    human(s.cachedBytes()), profile.cacheDir(), human(profile.cacheSize()));
             Catalog.QueueStats q = catalog.queueStats();
             if (q.ops() == 0) {
                 out.println("  uploads:  none pending");

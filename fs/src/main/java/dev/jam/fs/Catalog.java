@@ -749,6 +749,45 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /** A clean file holding content: a candidate for eviction. */
+    public record Evictable(long id, long atime, long cachedBytes) {}
+
+    /**
+     * Clean files (PARTIAL, CACHED) holding content, least recently used first, after
+     * {@code (afterAtime, afterId)} and used before {@code before}; at most {@code max}.
+     */
+    public List<Evictable> evictable(long afterAtime, long afterId, long before, int max) {
+        return withDb(() -> {
+            List<Evictable> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare("SELECT id, atime, cached_bytes FROM entries"
+                    + " WHERE state IN (1, 2) AND kind = 0 AND cached_bytes > 0 AND atime < ? AND (atime, id) > (?, ?)"
+                    + " ORDER BY atime, id LIMIT ?")) {
+                ps.setLong(1, before);
+                ps.setLong(2, afterAtime);
+                ps.setLong(3, afterId);
+                ps.setInt(4, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) out.add(new Evictable(rs.getLong(1), rs.getLong(2), rs.getLong(3)));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** Records that a clean file's content was dropped (REMOTE); false if it is no longer clean. */
+    public boolean dropClean(long id) {
+        Entry e = withDb(() -> {
+            try (PreparedStatement ps = prepare("UPDATE entries SET state = 0, cached_bytes = 0, ranges = NULL WHERE id = ? AND state IN (1, 2)")) {
+                ps.setLong(1, id);
+                if (ps.executeUpdate() == 0) return null;
+            }
+            Entry row = selectById(id).orElseThrow();
+            publishLocked(row);
+            return row;
+        });
+        return e != null;
+    }
+
     /** The oldest queued operation, if any. */
     public Optional<QueuedOp> headOp() {
         List<QueuedOp> l = queue(1);

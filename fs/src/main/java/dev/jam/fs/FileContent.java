@@ -532,6 +532,7 @@ final class FileContent {
                     }
                     throw short_;
                 }
+                transfers.reserve(n, id); // the budget: may evict others first, or refuse (ENOSPC)
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 long p = pos;
                 while (bb.hasRemaining()) p += channel.write(bb, p);

@@ -68,11 +68,18 @@ public final class JamFs implements AutoCloseable {
             return t;
         });
         this.writeBack = new WriteBack(catalog, transfers, remote, writeSettings, clock);
+        this.budget = new Budget(catalog, transfers, clock);
+        transfers.budget(budget);
         housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         writeBack.start();
     }
 
     public WriteBack writeBack() { return writeBack; }
+
+    private final Budget budget;
+
+    /** The cache's size budget (limits are set before mounting; none by default). */
+    public Budget budget() { return budget; }
 
     private int flushes;
 
@@ -80,6 +87,7 @@ public final class JamFs implements AutoCloseable {
         try {
             transfers.flushCompleted();
             writeBack.makeDurable();
+            budget.recountIfDue();
             if (++flushes % 5 == 0) catalog.flushAccessTimes();
             catalog.reloadIfChangedElsewhere();
         } catch (RuntimeException e) {

@@ -7,7 +7,7 @@ import java.sql.Statement;
 /** The catalog's schema and its migrations, versioned by {@code PRAGMA user_version}. */
 final class Schema {
     /** The version this code writes. A database with a higher version is refused. */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     private Schema() {}
 
@@ -93,6 +93,10 @@ final class Schema {
             "DROP TABLE entries",
             "ALTER TABLE entries_v3 RENAME TO entries",
             "CREATE INDEX entries_state ON entries(state) WHERE state <> 2",
+        },
+        // 3 -> 4: eviction takes clean files least recently used first
+        {
+            "CREATE INDEX entries_lru ON entries(atime, id) WHERE state IN (1, 2) AND cached_bytes > 0",
         },
     };
 

@@ -172,6 +172,37 @@ final class Transfers {
         return modifications.getOrDefault(id, 0L);
     }
 
+    private Budget budget;
+
+    void budget(Budget b) { this.budget = b; }
+
+    /** Makes room for {@code bytes} a fetch of {@code id} is about to add (see {@link Budget}). */
+    void reserve(long bytes, long id) throws IOException {
+        Budget b = budget;
+        if (b != null) b.reserve(bytes, id);
+    }
+
+    /**
+     * Drops the cached content of a clean file that is not open, not being downloaded and not
+     * waiting to be recorded; returns the bytes freed (0 if it had to stay).
+     */
+    long evict(long id) {
+        synchronized (open) {
+            if (open.containsKey(id) || completed.containsKey(id)) return 0;
+            Entry e = catalog.get(id).orElse(null);
+            if (e == null || !(e.state() == Entry.State.CACHED || e.state() == Entry.State.PARTIAL)) return 0;
+            long bytes = e.cachedBytes();
+            try {
+                content.delete(id);
+            } catch (IOException ex) {
+                log.warn("cannot evict {}: {}", describe(id), ex.getMessage());
+                return 0;
+            }
+            if (!catalog.dropClean(id)) return 0;
+            return bytes;
+        }
+    }
+
     /** Forgets the content of a removed file: cancels its download and deletes its cache file. */
     void forget(long id) {
         FileContent fc;
@@ -238,7 +269,7 @@ final class Transfers {
      * transaction, so a fetched file costs no synchronous disk flush on the read path. Until
      * then the catalog still says REMOTE or PARTIAL: a crash loses only the download.
      */
-    void flushCompleted() {
+    synchronized void flushCompleted() { // one at a time: a second flusher could record a file evicted meanwhile
         if (completed.isEmpty()) return;
         Map<Long, Completed> batch = new HashMap<>(completed);
         List<Catalog.Cached> durable = new ArrayList<>();

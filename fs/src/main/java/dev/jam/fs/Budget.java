@@ -1,0 +1,150 @@
+package dev.jam.fs;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The cache's size budget, enforced when data is added: a fetch that would take the cache past
+ * its limit, or the disk below its free-space floor, first evicts clean, unpinned, closed files,
+ * least recently used first (files used in the last {@link #RECENT} only when nothing else is
+ * left). When nothing can be evicted the fetch fails with "No space left on device" (ENOSPC).
+ * Content changed here (DIRTY, NEW) and pinned content are never evicted.
+ *
+ * <p>The bytes held are counted from the catalog (recounted every {@link #RECOUNT} by the mount's
+ * housekeeping) plus what fetches added since. Thread-safe; evictions run one at a time.
+ */
+public final class Budget {
+    private static final Logger log = LoggerFactory.getLogger(Budget.class);
+
+    /** Files used more recently than this are evicted only when nothing else can be. */
+    public static final Duration RECENT = Duration.ofHours(2);
+    private static final Duration RECOUNT = Duration.ofSeconds(30);
+
+    /**
+     * @param maxBytes       the most content the cache may hold ({@code Long.MAX_VALUE}: no limit)
+     * @param freeFloorBytes free space to leave on the cache's disk
+     */
+    public record Limits(long maxBytes, long freeFloorBytes) {
+        public static Limits none() {
+            return new Limits(Long.MAX_VALUE, 0);
+        }
+    }
+
+    private final Catalog catalog;
+    private final Transfers transfers;
+    private final Clock clock;
+    private final FileStore disk;
+    private volatile Limits limits = Limits.none();
+    private final AtomicLong added = new AtomicLong();
+    private volatile long counted = -1;
+    private volatile long countedAt;
+    private final Object evicting = new Object();
+
+    Budget(Catalog catalog, Transfers transfers, Clock clock) throws IOException {
+        this.catalog = catalog;
+        this.transfers = transfers;
+        this.clock = clock;
+        this.disk = Files.getFileStore(transfers.content().dir());
+    }
+
+    public void setLimits(Limits l) {
+        this.limits = l;
+    }
+
+    public Limits limits() { return limits; }
+
+    /** Bytes of content held in the cache (approximate between recounts). */
+    public long used() {
+        if (counted < 0) recount();
+        return counted + added.get();
+    }
+
+    /** Counts again from the catalog now and then (housekeeping; one aggregate query). */
+    void recountIfDue() {
+        if (limits.maxBytes() != Long.MAX_VALUE && clock.millis() - countedAt > RECOUNT.toMillis()) recount();
+    }
+
+    /** Counts again from the catalog. */
+    void recount() {
+        long c = catalog.stats().cachedBytes();
+        added.set(0);
+        counted = c;
+        countedAt = clock.millis();
+    }
+
+    /**
+     * Makes room for {@code bytes} about to be added to the cache by a fetch, evicting what
+     * must go. Throws "No space left on device" when not enough can be evicted.
+     */
+    void reserve(long bytes, long forId) throws IOException {
+        Limits l = limits;
+        if (l.maxBytes() == Long.MAX_VALUE && l.freeFloorBytes() <= 0) {
+            added.addAndGet(bytes);
+            return;
+        }
+        synchronized (evicting) { // check and count as one step: concurrent fetches must not all fit in the same room
+            Over over = overBy(l, bytes);
+            if (over.isOver()) {
+                evict(over.bytes(), forId, false);
+                over = overBy(l, bytes);
+            }
+            if (over.isOver()) {
+                evict(over.bytes(), forId, true); // recently used files too, least recent first
+                over = overBy(l, bytes);
+            }
+            if (over.isOver()) {
+                String why = over.disk ? "the cache's disk would fall below its free-space floor (" + l.freeFloorBytes() + " bytes)"
+                        : "the cache budget (" + l.maxBytes() + " bytes) is used by content that cannot be evicted (changed here, pinned or open)";
+                log.error("cannot fetch {}: {}", transfers.describe(forId), why);
+                throw new IOException("No space left on device: " + why);
+            }
+            added.addAndGet(bytes);
+        }
+    }
+
+    private record Over(long bytes, boolean disk) {
+        boolean isOver() { return bytes > 0; }
+    }
+
+    private Over overBy(Limits l, long bytes) throws IOException {
+        long budgetOver = l.maxBytes() == Long.MAX_VALUE ? 0 : used() + bytes - l.maxBytes();
+        long diskOver = l.freeFloorBytes() <= 0 ? 0 : l.freeFloorBytes() - (disk.getUsableSpace() - bytes);
+        if (diskOver > 0 && diskOver >= budgetOver) return new Over(diskOver, true);
+        return new Over(Math.max(0, budgetOver), false);
+    }
+
+    /** Evicts clean, closed, unpinned files, least recently used first, until {@code need} bytes are freed. */
+    private long evict(long need, long forId, boolean recentToo) {
+        catalog.flushAccessTimes();
+        long cutoff = recentToo ? Long.MAX_VALUE : clock.millis() - RECENT.toMillis();
+        long freed = 0;
+        long afterAtime = Long.MIN_VALUE;
+        long afterId = 0;
+        while (freed < need) {
+            List<Catalog.Evictable> batch = catalog.evictable(afterAtime, afterId, cutoff, 200);
+            if (batch.isEmpty()) break;
+            for (Catalog.Evictable c : batch) {
+                afterAtime = c.atime();
+                afterId = c.id();
+                if (c.id() == forId || catalog.isPinned(catalog.pathOf(c.id()))) continue;
+                long bytes = transfers.evict(c.id());
+                if (bytes > 0) {
+                    freed += bytes;
+                    added.addAndGet(-bytes);
+                    log.debug("evicted {} ({} bytes)", transfers.describe(c.id()), bytes);
+                    if (freed >= need) break;
+                }
+            }
+        }
+        if (freed > 0) log.info("evicted {} bytes of least recently used files to stay within the cache budget", freed);
+        return freed;
+    }
+}
