@@ -48,6 +48,13 @@ record Env(Map<String, String> vars) {
         return xdg("XDG_DATA_HOME", ".local/share");
     }
 
+    /** {@code $XDG_RUNTIME_DIR/jam} (else {@code $XDG_CACHE_HOME/jam/run}): the running mounts' control sockets. */
+    Path runtimeDir() {
+        String value = vars.get("XDG_RUNTIME_DIR");
+        if (value != null && !value.isEmpty() && Path.of(value).isAbsolute()) return Path.of(value).resolve("jam");
+        return cacheDir().resolve("run");
+    }
+
     /** Expands a leading {@code ~/} (or a lone {@code ~}) to the home directory. */
     Path expand(String path) {
         if (path.equals("~")) return home();

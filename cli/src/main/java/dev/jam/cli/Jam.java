@@ -17,6 +17,8 @@ final class Jam {
                 .addSubcommand(new ServeCommand(context))
                 .addSubcommand(new ProfilesCommand(context))
                 .addSubcommand(new StatusCommand(context))
+                .addSubcommand(new CheckoutCommand(context))
+                .addSubcommand(new StashCommand(context))
                 .addSubcommand(new VersionsCommand(context))
                 .addSubcommand(new RestoreCommand(context))
                 .addSubcommand(new AutoComplete.GenerateCompletion());

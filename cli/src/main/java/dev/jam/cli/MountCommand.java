@@ -72,7 +72,7 @@ final class MountCommand implements Callable<Integer> {
             WriteBack.Settings writes = WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions());
             Budget.Limits limits = new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir()));
             return serve(context, catalog, remote, profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(),
-                    timeout, writes, limits, allowOther, debugFuse, closed, () -> {});
+                    timeout, writes, limits, Control.socketFor(context.env(), profile.name()), allowOther, debugFuse, closed, () -> {});
         } finally {
             closed.countDown();
         }
@@ -84,8 +84,8 @@ final class MountCommand implements Callable<Integer> {
      * for {@code closed}, which the caller counts down once it has closed the catalog.
      */
     static int serve(Context context, Catalog catalog, RemoteAccess remote, Path cacheDir, Path mountpoint, String fsName,
-                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, boolean allowOther, boolean debug,
-                     CountDownLatch closed, Runnable onMounted)
+                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, Path controlSocket, boolean allowOther,
+                     boolean debug, CountDownLatch closed, Runnable onMounted)
             throws IOException, InterruptedException {
         PrintWriter out = context.out();
         try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC(), writes)) {
@@ -93,6 +93,7 @@ final class MountCommand implements Callable<Integer> {
             remote.connectInBackground(); // the handshake overlaps the preload and the mount
             catalog.preload(200_000);
             Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));
+            Control control = controlSocket == null ? null : Control.start(controlSocket, fs);
             Thread hook = new Thread(() -> {
                 mount.close();
                 try {
@@ -118,6 +119,7 @@ final class MountCommand implements Callable<Integer> {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is what unmounted us
             }
+            if (control != null) control.close();
             mount.close();
             out.println("Unmounted " + mountpoint);
             out.flush();

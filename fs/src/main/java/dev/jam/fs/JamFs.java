@@ -67,6 +67,7 @@ public final class JamFs implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.remoteAccess = remote;
         this.writeBack = new WriteBack(catalog, transfers, remote, writeSettings, clock);
         this.budget = new Budget(catalog, transfers, clock);
         transfers.budget(budget);
@@ -75,6 +76,14 @@ public final class JamFs implements AutoCloseable {
     }
 
     public WriteBack writeBack() { return writeBack; }
+
+    Transfers transfers() { return transfers; }
+
+    RemoteAccess remote() { return remoteAccess; }
+
+    Clock clock() { return clock; }
+
+    private RemoteAccess remoteAccess;
 
     private final Budget budget;
 

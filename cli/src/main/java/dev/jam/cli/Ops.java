@@ -1,0 +1,45 @@
+package dev.jam.cli;
+
+import dev.jam.fs.CacheOps;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/** The checkout and stash work with its report lines, the same in a mount (control socket) and in a command. */
+final class Ops {
+    private Ops() {}
+
+    interface Sink {
+        void progress(CacheOps.Progress p);
+
+        void line(String text);
+    }
+
+    static void checkout(CacheOps ops, String path, boolean unpin, Sink sink) throws IOException, InterruptedException {
+        String shown = path.isEmpty() ? "the whole tree" : path;
+        if (unpin) {
+            int n = ops.unpin(path);
+            sink.line(n == 0 ? shown + " was not pinned" : "unpinned " + shown + " (its files stay until evicted or stashed)");
+            return;
+        }
+        CacheOps.CheckoutReport r = ops.checkout(path, sink::progress);
+        sink.line(String.format("pinned %s: %,d files, %s held here (%s fetched now)", shown, r.files(),
+                StatusCommand.human(r.bytes()), StatusCommand.human(r.fetchedBytes())));
+        for (String f : r.failed()) sink.line("not fetched: " + f);
+        if (!r.failed().isEmpty()) {
+            throw new JamException(ExitCodes.FAILURE, r.failed().size() + " files could not be fetched (listed above); run jam checkout again when the server is back");
+        }
+    }
+
+    static void stash(CacheOps ops, String path, boolean dryRun, boolean unpin, Duration uploadWait, Consumer<String> sink)
+            throws IOException, InterruptedException {
+        CacheOps.StashReport r = ops.stash(path, dryRun, unpin, uploadWait);
+        for (String d : r.dropped()) sink.accept((dryRun ? "would drop " : "dropped ") + d);
+        for (String k : r.kept()) sink.accept("kept " + k);
+        sink.accept(String.format("%s %,d files, %s %s", dryRun ? "would drop" : "dropped", r.dropped().size(),
+                StatusCommand.human(r.freedBytes()), dryRun ? "would be freed" : "freed"));
+        if (!r.kept().isEmpty() && !dryRun) {
+            throw new JamException(ExitCodes.FAILURE, r.kept().size() + " files were kept (reasons above)");
+        }
+    }
+}

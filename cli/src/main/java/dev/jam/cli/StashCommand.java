@@ -1,0 +1,51 @@
+package dev.jam.cli;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code jam stash PATH...}: make sure the server holds it, verify, drop the local copy. */
+@Command(name = "stash", mixinStandardHelpOptions = true,
+        description = {"Free space here: upload what changed, verify the server's copy, then drop the local copy."
+                + " The files stay visible with their real sizes and are fetched again when opened."
+                + " Nothing is dropped unless the server's copy is verified; open files stay.", ""})
+final class StashCommand implements Callable<Integer> {
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Paths in the mount, or relative to the remote's root.")
+    List<String> paths;
+
+    @Option(names = "--dry-run", description = "List what would be dropped and how much space it frees; change nothing.")
+    boolean dryRun;
+
+    @Option(names = "--unpin", description = "Stash pinned paths too (their pins are removed).")
+    boolean unpin;
+
+    @Option(names = {"-p", "--profile"}, paramLabel = "PROFILE", description = "The profile; found from PATH when it is in a mount.")
+    String profileName;
+
+    @Option(names = "--accept-host-key", paramLabel = "SHA256:...", description = "Trust the server's host key if it has this fingerprint.")
+    String acceptHostKey;
+
+    private final Context context;
+
+    StashCommand(Context context) {
+        this.context = context;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Profiles profiles = new Profiles(context.env());
+        for (String p : paths) {
+            Profiles.Located at = profiles.locate(p, profileName, "jam stash --profile");
+            CacheCommands.Progress none = new CacheCommands.Progress(context);
+            if (!CacheCommands.viaMount(context, at.profile(), "stash " + (dryRun ? 1 : 0) + " " + (unpin ? 1 : 0) + " " + at.path(), none)) {
+                CacheCommands.direct(context, profiles, at.profile(), acceptHostKey,
+                        ops -> Ops.stash(ops, at.path(), dryRun, unpin, Duration.ofMinutes(5), context.out()::println));
+            }
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.jam.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jam.fs.Catalog;
+import dev.jam.fs.Entry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code jam checkout} and {@code jam stash} without a mount, over a local-directory remote. */
+class CacheCommandsLocalTest {
+    private JamRunner jam;
+    private Path remote;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        jam = new JamRunner();
+        remote = jam.newDir("remote");
+        Files.createDirectories(remote.resolve("docs/deep"));
+        Random r = new Random(5);
+        for (int i = 0; i < 5; i++) {
+            byte[] b = new byte[20_000 + i];
+            r.nextBytes(b);
+            Files.write(remote.resolve("docs/deep/f" + i), b);
+        }
+        Files.writeString(remote.resolve("top.txt"), "top");
+        assertEquals(0, jam.run("init", "--name", "local", "--remote", remote.toString(), "--mountpoint", jam.home.resolve("m").toString()).exitCode());
+        assertEquals(0, jam.run("index").exitCode());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        jam.close();
+    }
+
+    private Catalog catalog() throws Exception {
+        return Catalog.open(jam.home.resolve(".local/share/jam/local/catalog.db"));
+    }
+
+    @Test
+    void checkoutPinsAndFetchesThenStashVerifiesAndDrops() throws Exception {
+        JamRunner.Result co = jam.run("checkout", "docs");
+        assertEquals(0, co.exitCode(), co.toString());
+        assertTrue(co.out().contains("pinned docs: 5 files"), co.out());
+        try (Catalog c = catalog()) {
+            assertTrue(c.isPinned("docs/deep/f3"));
+            assertEquals(Entry.State.CACHED, c.lookup("docs/deep/f3").orElseThrow().state());
+            assertEquals(Entry.State.REMOTE, c.lookup("top.txt").orElseThrow().state());
+        }
+        JamRunner.Result refused = jam.run("stash", "docs");
+        assertEquals(ExitCodes.FAILURE, refused.exitCode(), refused.toString());
+        assertTrue(refused.err().contains("is pinned") && refused.err().contains("--unpin"), refused.err());
+
+        JamRunner.Result dry = jam.run("stash", "--dry-run", "--unpin", "docs");
+        assertEquals(0, dry.exitCode(), dry.toString());
+        assertTrue(dry.out().contains("would drop 5 files"), dry.out());
+        try (Catalog c = catalog()) {
+            assertTrue(c.isPinned("docs"), "a dry run changes nothing");
+        }
+
+        JamRunner.Result stash = jam.run("stash", "--unpin", "docs");
+        assertEquals(0, stash.exitCode(), stash.toString());
+        assertTrue(stash.out().contains("dropped 5 files"), stash.out());
+        try (Catalog c = catalog()) {
+            assertFalse(c.isPinned("docs"));
+            assertEquals(Entry.State.REMOTE, c.lookup("docs/deep/f3").orElseThrow().state());
+            assertEquals(20_003, c.lookup("docs/deep/f3").orElseThrow().size(), "still visible with its real size");
+        }
+    }
+
+    @Test
+    void stashKeepsWhatTheServerNoLongerHoldsUnchanged() throws Exception {
+        assertEquals(0, jam.run("checkout", "docs/deep/f1").exitCode());
+        assertEquals(0, jam.run("checkout", "--unpin", "docs/deep/f1").exitCode());
+        Files.write(remote.resolve("docs/deep/f1"), new byte[] {1, 2, 3});
+        JamRunner.Result stash = jam.run("stash", "docs/deep/f1");
+        assertEquals(ExitCodes.FAILURE, stash.exitCode(), stash.toString());
+        assertTrue(stash.out().contains("kept docs/deep/f1: the server's copy changed"), stash.out());
+        try (Catalog c = catalog()) {
+            assertEquals(Entry.State.CACHED, c.lookup("docs/deep/f1").orElseThrow().state(), "not dropped");
+        }
+    }
+
+    @Test
+    void stashRefusesWhenTheServerIsUnreachable() throws Exception {
+        assertEquals(0, jam.run("checkout", "top.txt").exitCode());
+        assertEquals(0, jam.run("checkout", "--unpin", "top.txt").exitCode());
+        Files.move(remote, jam.home.resolve("away"));
+        JamRunner.Result stash = jam.run("stash", "top.txt");
+        assertTrue(stash.exitCode() != 0, stash.toString());
+        try (Catalog c = catalog()) {
+            assertEquals(Entry.State.CACHED, c.lookup("top.txt").orElseThrow().state(), "nothing dropped while the server is away");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.jam.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jam.fs.MountSupport;
+import dev.jam.fs.Mounts;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@code jam checkout} and {@code jam stash} through a running mount's control socket. */
+@Timeout(120)
+class CacheCommandsMountIT {
+    @Test
+    void checkoutAndStashGoThroughTheRunningMount() throws Exception {
+        MountSupport.assumeFuse();
+        try (JamRunner jam = new JamRunner()) {
+            Path remote = jam.newDir("remote");
+            Files.createDirectories(remote.resolve("d"));
+            Random r = new Random(9);
+            for (int i = 0; i < 4; i++) {
+                byte[] b = new byte[50_000];
+                r.nextBytes(b);
+                Files.write(remote.resolve("d/f" + i), b);
+            }
+            Path mnt = jam.home.resolve("mnt");
+            assertEquals(0, jam.run("init", "--name", "local", "--remote", remote.toString(), "--mountpoint", mnt.toString()).exitCode());
+            assertEquals(0, jam.run("index").exitCode());
+            try (JamProcess mount = new JamProcess(jam.env, "mount")) {
+                mount.await("Mounted .* at ", 60);
+                assertEquals("remote", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "d/f2"));
+                // a path inside the mount names the profile; the mount does the work
+                JamRunner.Result co = jam.run("checkout", mnt.resolve("d").toString());
+                assertEquals(0, co.exitCode(), co.toString());
+                assertTrue(co.out().contains("pinned d: 4 files"), co.out());
+                assertEquals("pinned", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "d/f2"));
+                assertEquals("50000", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", "d/f2"));
+                JamRunner.Result stash = jam.run("stash", "--unpin", mnt.resolve("d").toString());
+                assertEquals(0, stash.exitCode(), stash.toString());
+                assertTrue(stash.out().contains("dropped 4 files"), stash.out());
+                assertEquals("remote", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "d/f2"));
+                assertEquals("0", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", "d/f2"));
+                // and read again: fetched, identical
+                assertEquals(MountSupport.run(remote, "sha256sum", "d/f2"), MountSupport.run(mnt, "sha256sum", "d/f2"));
+                assertEquals(0, mount.terminate(30), mount.output());
+                assertTrue(!Mounts.isMounted(mnt));
+                assertTrue(!Files.exists(Control.socketFor(new Env(jam.env), "local")), "control socket left behind");
+            }
+        }
+    }
+}

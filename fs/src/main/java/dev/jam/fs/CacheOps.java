@@ -1,0 +1,224 @@
+package dev.jam.fs;
+
+import dev.jam.remote.HashAlgorithm;
+import dev.jam.remote.Names;
+import dev.jam.remote.RemoteEntry;
+import dev.jam.remote.RemoteStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * {@code jam checkout} and {@code jam stash} on a {@link JamFs}: pin and download a subtree,
+ * or drop local copies whose remote copy is verified (design rule 1). Run by the mount process
+ * (for a running mount) or by the command itself (no mount).
+ */
+public final class CacheOps {
+    private static final Logger log = LoggerFactory.getLogger(CacheOps.class);
+    private static final int PARALLEL = 4;
+
+    private final JamFs fs;
+    private final Catalog catalog;
+
+    public CacheOps(JamFs fs) {
+        this.fs = fs;
+        this.catalog = fs.catalog();
+    }
+
+    /** Progress of a long operation: done and total files and bytes. */
+    public record Progress(long files, long totalFiles, long bytes, long totalBytes) {}
+
+    /** What a checkout did. */
+    public record CheckoutReport(long files, long bytes, long fetchedBytes, List<String> failed) {}
+
+    /**
+     * Pins {@code rel} (relative to the root; {@code ""} is everything) and downloads every file
+     * below it not held completely, {@value #PARALLEL} at a time. A pin is durable and covers
+     * files added later.
+     */
+    public CheckoutReport checkout(String rel, Consumer<Progress> progress) throws IOException, InterruptedException {
+        Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
+        catalog.pin(rel, fs.clock().millis());
+        List<Entry> files = new ArrayList<>();
+        collectFiles(top, files);
+        long total = 0;
+        for (Entry e : files) total += e.size();
+        AtomicLong doneFiles = new AtomicLong(), doneBytes = new AtomicLong();
+        long before = fs.downloaded();
+        List<String> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(PARALLEL, r -> {
+            Thread t = new Thread(r, "jam-checkout");
+            t.setDaemon(true);
+            return t;
+        });
+        long totalBytes = total;
+        try {
+            List<Future<?>> jobs = new ArrayList<>();
+            for (Entry e : files) {
+                jobs.add(pool.submit(() -> {
+                    try {
+                        FileContent fc = fs.transfers().acquire(e);
+                        try {
+                            fc.loadWhole();
+                        } finally {
+                            fs.transfers().release(fc);
+                        }
+                    } catch (IOException | RuntimeException ex) {
+                        failed.add(catalog.pathOf(e.id()) + ": " + ex.getMessage());
+                    }
+                    doneBytes.addAndGet(e.size());
+                    progress.accept(new Progress(doneFiles.incrementAndGet(), files.size(), doneBytes.get(), totalBytes));
+                    return null;
+                }));
+            }
+            for (Future<?> f : jobs) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    failed.add(ex.getCause().toString());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        fs.flush();
+        return new CheckoutReport(files.size(), total, fs.downloaded() - before, List.copyOf(failed));
+    }
+
+    /** Removes the pin on {@code rel} (and pins below it); the content stays until evicted or stashed. */
+    public int unpin(String rel) {
+        int n = 0;
+        for (String p : catalog.pins()) {
+            if (p.equals(rel) || rel.isEmpty() || p.startsWith(rel + "/")) {
+                catalog.unpin(p);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** What a stash did (or, dry, would do). */
+    public record StashReport(List<String> dropped, long freedBytes, List<String> kept) {}
+
+    /**
+     * Drops the local copies below {@code rel} once the server holds them, verified: changed
+     * files are uploaded first (the queue is run now), then each file's remote copy must be the
+     * version the catalog records (size and mtime, and its SHA-256 where the server can hash);
+     * open files stay. Pinned paths are refused unless {@code unpin}.
+     *
+     * @throws IOException when {@code rel} is pinned and {@code unpin} is false, or the server is unreachable
+     */
+    public StashReport stash(String rel, boolean dryRun, boolean unpin, Duration uploadWait)
+            throws IOException, InterruptedException {
+        Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
+        if (!unpin && catalog.isPinned(rel)) {
+            throw new IOException((rel.isEmpty() ? "the whole tree" : rel) + " is pinned (jam checkout); add --unpin to stash it anyway");
+        }
+        if (unpin) {
+            for (String p : catalog.pins()) {
+                if (!p.equals(rel) && (p.isEmpty() || rel.startsWith(p + "/"))) {
+                    String pin = p.isEmpty() ? "the whole tree" : p;
+                    throw new IOException(rel + " is pinned through " + pin + "; unpin that (jam checkout --unpin "
+                            + (p.isEmpty() ? "." : p) + ") or stash " + pin + " --unpin");
+                }
+            }
+        }
+        List<Entry> files = new ArrayList<>();
+        collectFiles(top, files);
+        if (!unpin) {
+            for (Entry e : files) {
+                if (catalog.isPinned(catalog.pathOf(e.id()))) {
+                    throw new IOException(catalog.pathOf(e.id()) + " is pinned (jam checkout); add --unpin to stash it anyway");
+                }
+            }
+        }
+        List<String> dropped = new ArrayList<>();
+        List<String> kept = new ArrayList<>();
+        long freed = 0;
+        boolean anyChanged = files.stream().anyMatch(e -> e.state().isPrecious());
+        if (dryRun) {
+            for (Entry e : files) {
+                if (e.state().isPrecious()) {
+                    dropped.add(catalog.pathOf(e.id()) + " (after its upload)");
+                    freed += e.size();
+                } else if (e.cachedBytes() > 0) {
+                    dropped.add(catalog.pathOf(e.id()));
+                    freed += e.cachedBytes();
+                }
+            }
+            return new StashReport(dropped, freed, kept);
+        }
+        if (unpin) unpin(rel);
+        RemoteStore store = fs.remote().store(); // unreachable: nothing is dropped
+        if (anyChanged && !fs.writeBack().drain(uploadWait)) {
+            kept.add("uploads did not finish within " + uploadWait.toSeconds() + " s (see jam status); files changed here were kept");
+        }
+        boolean canHash = store.hashAlgorithms().contains(HashAlgorithm.SHA256);
+        for (Entry listed : files) {
+            Entry e = catalog.get(listed.id()).orElse(null);
+            if (e == null || e.cachedBytes() <= 0 && !e.state().isPrecious()) continue;
+            String path = catalog.pathOf(e.id());
+            if (e.state().isPrecious()) {
+                kept.add(path + ": changed here, not uploaded yet");
+                continue;
+            }
+            String why = verify(store, e, canHash);
+            if (why != null) {
+                kept.add(path + ": " + why);
+                continue;
+            }
+            long bytes = fs.transfers().evict(e.id());
+            if (bytes > 0) {
+                dropped.add(path);
+                freed += bytes;
+            } else {
+                kept.add(path + ": open, or changed meanwhile");
+            }
+        }
+        if (!dropped.isEmpty()) log.info("stashed {} files below '{}', {} bytes freed", dropped.size(), Names.printable(rel), freed);
+        return new StashReport(dropped, freed, kept);
+    }
+
+    /** Why the server's copy of {@code e} cannot be trusted as its content right now, or null if it can. */
+    private String verify(RemoteStore store, Entry e, boolean canHash) throws IOException {
+        String remotePath = catalog.remotePathOf(e.id());
+        RemoteEntry r;
+        try {
+            r = store.stat(remotePath);
+        } catch (NoSuchFileException gone) {
+            return "gone from the server";
+        }
+        if (!r.isFile() || r.size() != e.remoteSize() || r.mtimeMillis() != e.remoteMtime()) {
+            return "the server's copy changed since this machine saw it (run jam index)";
+        }
+        if (e.remoteHash() == null) {
+            return "no verified hash of the server's copy is recorded";
+        }
+        if (canHash) {
+            Optional<String> h = store.hash(remotePath, HashAlgorithm.SHA256);
+            if (h.isEmpty() || !("sha256:" + h.get()).equals(e.remoteHash())) return "the server's copy does not match (hash differs)";
+        }
+        // without a server hash: same size and mtime as the version whose SHA-256 was verified when it was
+        // downloaded or uploaded (the bookkeeping design rule 1 allows)
+        return null;
+    }
+
+    private void collectFiles(Entry e, List<Entry> out) {
+        if (e.isFile()) {
+            out.add(e);
+        } else if (e.isDir()) {
+            for (Entry c : catalog.list(e.id())) collectFiles(c, out);
+        }
+    }
+}
