@@ -473,7 +473,7 @@ function _picocli_jam_stash() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--dry-run' '--unpin' '-h' '--help' '-V' '--version' '--verbose'"
+  local flag_opts="'--auto' '--dry-run' '--unpin' '-h' '--help' '-V' '--version' '--verbose'"
   local arg_opts="'-p' '--profile' '--accept-host-key'"
 
   type compopt &>/dev/null && compopt +o default

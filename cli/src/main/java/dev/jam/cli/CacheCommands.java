@@ -23,7 +23,7 @@ final class CacheCommands {
     private CacheCommands() {}
 
     interface Work {
-        void run(CacheOps ops) throws IOException, InterruptedException;
+        void run(JamFs fs) throws IOException, InterruptedException;
     }
 
     /** Sends {@code request} to the mount of {@code profile} if one runs; returns false if none does. */
@@ -64,7 +64,8 @@ final class CacheCommands {
             try (JamFs fs = new JamFs(catalog, profile.cacheDir(), remote, Duration.ofSeconds(30), Clock.systemUTC(),
                     dev.jam.fs.WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions()))) {
                 fs.budget().setLimits(new dev.jam.fs.Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir())));
-                work.run(new CacheOps(fs));
+                fs.stasher().setRules(profile.stashRules());
+                work.run(fs);
             }
         }
     }

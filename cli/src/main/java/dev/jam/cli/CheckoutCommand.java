@@ -37,7 +37,7 @@ final class CheckoutCommand implements Callable<Integer> {
             Profiles.Located at = profiles.locate(p, profileName, "jam checkout --profile");
             CacheCommands.Progress progress = new CacheCommands.Progress(context);
             if (!CacheCommands.viaMount(context, at.profile(), "checkout " + (unpin ? 1 : 0) + " " + at.path(), progress)) {
-                CacheCommands.direct(context, profiles, at.profile(), acceptHostKey, ops -> Ops.checkout(ops, at.path(), unpin, new Ops.Sink() {
+                CacheCommands.direct(context, profiles, at.profile(), acceptHostKey, fs -> Ops.checkout(new dev.jam.fs.CacheOps(fs), at.path(), unpin, new Ops.Sink() {
                     public void progress(dev.jam.fs.CacheOps.Progress pr) {
                         progress.show(pr);
                     }

@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   checkout UNPIN PATH          (UNPIN: 0 or 1; PATH relative to the root, may contain spaces)
  *   stash DRY UNPIN PATH
+ *   stash-auto DRY               (what the background stasher would do, now)
  * replies:
  *   progress FILES TOTAL BYTES TOTALBYTES
  *   line TEXT
@@ -118,6 +119,10 @@ final class Control implements AutoCloseable {
                     case "stash" -> {
                         String path = w.length > 3 ? w[3] : "";
                         Ops.stash(ops, path, w[1].equals("1"), w[2].equals("1"), Duration.ofMinutes(5), text -> out.println("line " + text));
+                        out.println("ok");
+                    }
+                    case "stash-auto" -> {
+                        Ops.stashAuto(fs.stasher(), w.length > 1 && w[1].equals("1"), text -> out.println("line " + text));
                         out.println("ok");
                     }
                     default -> out.println("error " + ExitCodes.USAGE + " unknown request '" + w[0] + "'");

@@ -81,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
                     out.println("Indexed: " + report.summary());
                     return MountCommand.serve(context, catalog, remote, work.resolve("cache"), mnt, "jam:demo",
                             Duration.ofSeconds(5), dev.jam.fs.WriteBack.Settings.defaults(),
-                            new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)), null, false, false, closed,
+                            new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)), null, null, null, false, false, closed,
                             () -> tips(out, mnt, server.port(), clientKey, knownHosts));
                 }
             }

@@ -8,6 +8,7 @@ import dev.jam.fs.JamFs;
 import dev.jam.fs.Mount;
 import dev.jam.fs.Mounts;
 import dev.jam.fs.RemoteAccess;
+import dev.jam.fs.Stasher;
 import dev.jam.fs.WriteBack;
 import dev.jam.remote.RemoteStore;
 import java.io.IOException;
@@ -72,7 +73,8 @@ final class MountCommand implements Callable<Integer> {
             WriteBack.Settings writes = WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions());
             Budget.Limits limits = new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir()));
             return serve(context, catalog, remote, profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(),
-                    timeout, writes, limits, Control.socketFor(context.env(), profile.name()), allowOther, debugFuse, closed, () -> {});
+                    timeout, writes, limits, profile.stashRules(), profile.stashEvery(), Control.socketFor(context.env(), profile.name()),
+                    allowOther, debugFuse, closed, () -> {});
         } finally {
             closed.countDown();
         }
@@ -84,12 +86,17 @@ final class MountCommand implements Callable<Integer> {
      * for {@code closed}, which the caller counts down once it has closed the catalog.
      */
     static int serve(Context context, Catalog catalog, RemoteAccess remote, Path cacheDir, Path mountpoint, String fsName,
-                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, Path controlSocket, boolean allowOther,
-                     boolean debug, CountDownLatch closed, Runnable onMounted)
+                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, Stasher.Rules stasherRules,
+                     Duration stasherEvery, Path controlSocket, boolean allowOther, boolean debug, CountDownLatch closed,
+                     Runnable onMounted)
             throws IOException, InterruptedException {
         PrintWriter out = context.out();
         try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC(), writes)) {
             fs.budget().setLimits(limits);
+            if (stasherEvery != null) {
+                fs.stasher().setRules(stasherRules);
+                fs.stasher().start(stasherEvery);
+            }
             remote.connectInBackground(); // the handshake overlaps the preload and the mount
             catalog.preload(200_000);
             Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));

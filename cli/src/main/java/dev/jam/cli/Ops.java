@@ -31,6 +31,15 @@ final class Ops {
         }
     }
 
+    static void stashAuto(dev.jam.fs.Stasher stasher, boolean dryRun, Consumer<String> sink) throws IOException {
+        dev.jam.fs.Stasher.Pass p = stasher.run(dryRun);
+        if (p.stoppedBecause() != null) throw new JamException(ExitCodes.FAILURE, "stasher stopped: " + p.stoppedBecause());
+        for (String d : p.dropped()) sink.accept((dryRun ? "would stash " : "stashed ") + d);
+        for (String k : p.kept()) sink.accept("kept " + k);
+        sink.accept(String.format("%s %,d files unused for long, %s %s", dryRun ? "would stash" : "stashed", p.dropped().size(),
+                StatusCommand.human(p.freedBytes()), dryRun ? "would be freed" : "freed"));
+    }
+
     static void stash(CacheOps ops, String path, boolean dryRun, boolean unpin, Duration uploadWait, Consumer<String> sink)
             throws IOException, InterruptedException {
         CacheOps.StashReport r = ops.stash(path, dryRun, unpin, uploadWait);

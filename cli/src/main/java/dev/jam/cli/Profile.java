@@ -1,5 +1,6 @@
 package dev.jam.cli;
 
+import dev.jam.fs.Stasher;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -14,13 +15,17 @@ import java.time.Duration;
  * @param identity   a private key to offer before the ones in {@code ~/.ssh}, or {@code null}
  * @param writeDelay how long after a file's last write its upload starts
  * @param keepVersions how long replaced and deleted files are kept in {@code .jam/versions} on the server
+ * @param stashRules the background stasher's age rules (stash_after, stash_rules)
+ * @param stashEvery how often the background stasher runs
  */
 record Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity,
-               Duration writeDelay, Duration keepVersions) {
+               Duration writeDelay, Duration keepVersions, Stasher.Rules stashRules, Duration stashEvery) {
     static final Duration DEFAULT_WRITE_DELAY = Duration.ofSeconds(5);
     static final Duration DEFAULT_KEEP_VERSIONS = Duration.ofDays(30);
+    static final Duration DEFAULT_STASH_EVERY = Duration.ofHours(1);
 
     Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity) {
-        this(name, remote, mountpoint, cacheDir, cacheSize, identity, DEFAULT_WRITE_DELAY, DEFAULT_KEEP_VERSIONS);
+        this(name, remote, mountpoint, cacheDir, cacheSize, identity, DEFAULT_WRITE_DELAY, DEFAULT_KEEP_VERSIONS,
+                Stasher.Rules.defaults(), DEFAULT_STASH_EVERY);
     }
 }

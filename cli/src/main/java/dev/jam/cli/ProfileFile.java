@@ -1,6 +1,7 @@
 package dev.jam.cli;
 
 import dev.jam.fs.Sizes;
+import dev.jam.fs.Stasher;
 import dev.jam.remote.SftpAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,11 @@ final class ProfileFile {
     static final String IDENTITY = "identity";
     static final String WRITE_DELAY = "write_delay";
     static final String KEEP_VERSIONS = "keep_versions";
-    private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY, WRITE_DELAY, KEEP_VERSIONS);
+    static final String STASH_AFTER = "stash_after";
+    static final String STASH_RULES = "stash_rules";
+    static final String STASH_EVERY = "stash_every";
+    private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY, WRITE_DELAY, KEEP_VERSIONS,
+            STASH_AFTER, STASH_RULES, STASH_EVERY);
 
     private final Path file;
     private final Env env;
@@ -77,7 +82,38 @@ final class ProfileFile {
         Path identity = values.containsKey(IDENTITY) ? path(values, lineOf, IDENTITY) : null;
         Duration writeDelay = duration(values, lineOf, WRITE_DELAY, Profile.DEFAULT_WRITE_DELAY);
         Duration keepVersions = duration(values, lineOf, KEEP_VERSIONS, Profile.DEFAULT_KEEP_VERSIONS);
-        return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity, writeDelay, keepVersions);
+        Duration stashAfter = values.containsKey(STASH_AFTER) ? durationOrNever(values.get(STASH_AFTER), lineOf.get(STASH_AFTER), STASH_AFTER)
+                : Stasher.Rules.defaults().defaultAfter();
+        List<Stasher.Rule> rules = new java.util.ArrayList<>();
+        if (values.containsKey(STASH_RULES)) {
+            for (String part : values.get(STASH_RULES).split(";")) {
+                String rule = part.strip();
+                if (rule.isEmpty()) continue;
+                int sp = rule.lastIndexOf(' ');
+                if (sp <= 0) throw error(lineOf.get(STASH_RULES), "stash_rules: '" + rule + "' needs a path glob and a duration or never,"
+                        + " like 'Photos/** 7d; Projects/** never'");
+                String glob = rule.substring(0, sp).strip();
+                try {
+                    java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob);
+                } catch (RuntimeException e) {
+                    throw error(lineOf.get(STASH_RULES), "stash_rules: '" + glob + "' is not a path glob: " + e.getMessage());
+                }
+                rules.add(new Stasher.Rule(glob, durationOrNever(rule.substring(sp + 1).strip(), lineOf.get(STASH_RULES), STASH_RULES)));
+            }
+        }
+        Duration stashEvery = duration(values, lineOf, STASH_EVERY, Profile.DEFAULT_STASH_EVERY);
+        return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity, writeDelay, keepVersions,
+                new Stasher.Rules(List.copyOf(rules), stashAfter), stashEvery);
+    }
+
+    /** A duration, or null for {@code never}. */
+    private Duration durationOrNever(String text, int line, String key) {
+        if (text.equalsIgnoreCase("never")) return null;
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw error(line, key + ": " + e.getMessage() + ", or never");
+        }
     }
 
     private Duration duration(Map<String, String> values, Map<String, Integer> lineOf, String key, Duration dflt) {
@@ -101,6 +137,17 @@ final class ProfileFile {
         if (profile.identity() != null) text.append(IDENTITY).append(" = ").append(profile.identity()).append('\n');
         text.append(WRITE_DELAY).append(" = ").append(Durations.format(profile.writeDelay())).append('\n')
                 .append(KEEP_VERSIONS).append(" = ").append(Durations.format(profile.keepVersions())).append('\n');
+        Duration after = profile.stashRules().defaultAfter();
+        text.append(STASH_AFTER).append(" = ").append(after == null ? "never" : Durations.format(after)).append('\n');
+        if (!profile.stashRules().rules().isEmpty()) {
+            StringBuilder r = new StringBuilder();
+            for (Stasher.Rule rule : profile.stashRules().rules()) {
+                if (r.length() > 0) r.append("; ");
+                r.append(rule.glob()).append(' ').append(rule.after() == null ? "never" : Durations.format(rule.after()));
+            }
+            text.append(STASH_RULES).append(" = ").append(r).append('\n');
+        }
+        text.append(STASH_EVERY).append(" = ").append(Durations.format(profile.stashEvery())).append('\n');
         return text.toString();
     }
 

@@ -14,8 +14,12 @@ import picocli.CommandLine.Parameters;
                 + " Nothing is dropped unless the server's copy is verified; open files stay.", ""})
 final class StashCommand implements Callable<Integer> {
 
-    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Paths in the mount, or relative to the remote's root.")
-    List<String> paths;
+    @Parameters(arity = "0..*", paramLabel = "PATH", description = "Paths in the mount, or relative to the remote's root.")
+    List<String> paths = List.of();
+
+    @Option(names = "--auto", description = "Do now what the background stasher would: stash files unused for longer than"
+            + " their stash_after / stash_rules allow (with --dry-run: list them).")
+    boolean auto;
 
     @Option(names = "--dry-run", description = "List what would be dropped and how much space it frees; change nothing.")
     boolean dryRun;
@@ -38,12 +42,22 @@ final class StashCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Profiles profiles = new Profiles(context.env());
+        if (auto) {
+            if (!paths.isEmpty()) throw JamException.usage("--auto takes no PATH (the rules say which files); name a profile with --profile");
+            Profile profile = profiles.choose(profileName, "jam stash --auto --profile");
+            CacheCommands.Progress none = new CacheCommands.Progress(context);
+            if (!CacheCommands.viaMount(context, profile, "stash-auto " + (dryRun ? 1 : 0), none)) {
+                CacheCommands.direct(context, profiles, profile, acceptHostKey, fs -> Ops.stashAuto(fs.stasher(), dryRun, context.out()::println));
+            }
+            return ExitCodes.OK;
+        }
+        if (paths.isEmpty()) throw JamException.usage("name what to stash (PATH...), or use --auto");
         for (String p : paths) {
             Profiles.Located at = profiles.locate(p, profileName, "jam stash --profile");
             CacheCommands.Progress none = new CacheCommands.Progress(context);
             if (!CacheCommands.viaMount(context, at.profile(), "stash " + (dryRun ? 1 : 0) + " " + (unpin ? 1 : 0) + " " + at.path(), none)) {
                 CacheCommands.direct(context, profiles, at.profile(), acceptHostKey,
-                        ops -> Ops.stash(ops, at.path(), dryRun, unpin, Duration.ofMinutes(5), context.out()::println));
+                        fs -> Ops.stash(new dev.jam.fs.CacheOps(fs), at.path(), dryRun, unpin, Duration.ofMinutes(5), context.out()::println));
             }
         }
         return ExitCodes.OK;

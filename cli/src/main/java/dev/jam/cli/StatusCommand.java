@@ -52,6 +52,9 @@ final class StatusCommand implements Callable<Integer> {
                     out.printf("            %s %s%s%n", op.op(), op.path(), op.attempts() > 0 ? " (" + op.attempts() + " failed attempts)" : "");
                 }
             }
+            out.println("  stasher:  " + catalog.meta(dev.jam.fs.Stasher.LAST_PASS).orElse("has not run yet")
+                    + " (stash_after " + (profile.stashRules().defaultAfter() == null ? "never" : Durations.format(profile.stashRules().defaultAfter()))
+                    + ", every " + Durations.format(profile.stashEvery()) + ")");
             List<Catalog.Conflict> conflicts = catalog.conflicts(5);
             if (!conflicts.isEmpty()) {
                 out.println("  conflicts (newest first):");

@@ -88,6 +88,44 @@ class CacheCommandsLocalTest {
     }
 
     @Test
+    void stashAutoFollowsTheRulesAndItsDryRunMatches() throws Exception {
+        Files.writeString(jam.profileFile("local"), Files.readString(jam.profileFile("local")).replaceAll("stash_after = .*", "stash_after = never")
+                + "stash_rules = docs/deep/f1 never; docs/** 0s\n");
+        assertEquals(0, jam.run("checkout", "docs").exitCode());
+        assertEquals(0, jam.run("checkout", "top.txt").exitCode());
+        assertEquals(0, jam.run("checkout", "--unpin", "docs").exitCode());
+        assertEquals(0, jam.run("checkout", "--unpin", "top.txt").exitCode());
+        Thread.sleep(20);
+        JamRunner.Result dry = jam.run("stash", "--auto", "--dry-run");
+        assertEquals(0, dry.exitCode(), dry.toString());
+        assertTrue(dry.out().contains("would stash 4 files"), dry.out());
+        assertTrue(!dry.out().contains("docs/deep/f1") && !dry.out().contains("top.txt"), dry.out());
+        JamRunner.Result real = jam.run("stash", "--auto");
+        assertEquals(0, real.exitCode(), real.toString());
+        assertTrue(real.out().contains("stashed 4 files"), real.out());
+        for (String line : dry.out().split("\n")) {
+            if (line.startsWith("would stash docs")) assertTrue(real.out().contains(line.replace("would stash", "stashed")), line);
+        }
+        try (Catalog c = catalog()) {
+            assertEquals(Entry.State.CACHED, c.lookup("docs/deep/f1").orElseThrow().state());
+            assertEquals(Entry.State.REMOTE, c.lookup("docs/deep/f2").orElseThrow().state());
+            assertEquals(Entry.State.CACHED, c.lookup("top.txt").orElseThrow().state());
+        }
+        JamRunner.Result status = jam.run("status");
+        assertTrue(status.out().contains("4 files stashed"), status.out());
+        JamRunner.Result bad = jam.run("stash", "--auto", "docs");
+        assertEquals(ExitCodes.USAGE, bad.exitCode(), bad.toString());
+    }
+
+    @Test
+    void badStashRulesNameTheLine() throws Exception {
+        Files.writeString(jam.profileFile("local"), Files.readString(jam.profileFile("local")) + "stash_rules = Photos/** soon\n");
+        JamRunner.Result r = jam.run("status");
+        assertEquals(ExitCodes.CONFIG, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("stash_rules") && r.err().contains("or never"), r.err());
+    }
+
+    @Test
     void stashRefusesWhenTheServerIsUnreachable() throws Exception {
         assertEquals(0, jam.run("checkout", "top.txt").exitCode());
         assertEquals(0, jam.run("checkout", "--unpin", "top.txt").exitCode());

@@ -173,7 +173,7 @@ public final class CacheOps {
                 kept.add(path + ": changed here, not uploaded yet");
                 continue;
             }
-            String why = verify(store, e, canHash);
+            String why = verifyForDrop(store, e, canHash);
             if (why != null) {
                 kept.add(path + ": " + why);
                 continue;
@@ -191,7 +191,7 @@ public final class CacheOps {
     }
 
     /** Why the server's copy of {@code e} cannot be trusted as its content right now, or null if it can. */
-    private String verify(RemoteStore store, Entry e, boolean canHash) throws IOException {
+    String verifyForDrop(RemoteStore store, Entry e, boolean canHash) throws IOException {
         String remotePath = catalog.remotePathOf(e.id());
         RemoteEntry r;
         try {

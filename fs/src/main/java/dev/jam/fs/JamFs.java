@@ -71,6 +71,7 @@ public final class JamFs implements AutoCloseable {
         this.writeBack = new WriteBack(catalog, transfers, remote, writeSettings, clock);
         this.budget = new Budget(catalog, transfers, clock);
         transfers.budget(budget);
+        this.stasher = new Stasher(this);
         housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         writeBack.start();
     }
@@ -86,6 +87,10 @@ public final class JamFs implements AutoCloseable {
     private RemoteAccess remoteAccess;
 
     private final Budget budget;
+    private final Stasher stasher;
+
+    /** The background stasher (rules and schedule are set before mounting; not running by default). */
+    public Stasher stasher() { return stasher; }
 
     /** The cache's size budget (limits are set before mounting; none by default). */
     public Budget budget() { return budget; }
@@ -534,6 +539,7 @@ public final class JamFs implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         for (Long h : List.copyOf(handles.keySet())) release(h);
+        stasher.stop();
         writeBack.close();
         transfers.cancelAll();
         executor.shutdown();
