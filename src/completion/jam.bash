@@ -161,6 +161,7 @@ function _complete_jam() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} serve" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} profiles" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} status" ];    then _picocli_jam; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} ls" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} checkout" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} stash" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} versions" ];    then _picocli_jam; return $?; fi
@@ -175,17 +176,19 @@ function _complete_jam() {
   local cmds4=(serve)
   local cmds5=(profiles)
   local cmds6=(status)
-  local cmds7=(checkout)
-  local cmds8=(stash)
-  local cmds9=(versions)
-  local cmds10=(restore)
-  local cmds11=(generate-completion)
+  local cmds7=(ls)
+  local cmds8=(checkout)
+  local cmds9=(stash)
+  local cmds10=(versions)
+  local cmds11=(restore)
+  local cmds12=(generate-completion)
 
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_jam_generatecompletion; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_jam_restore; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_jam_versions; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_jam_stash; return $?; fi
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_jam_checkout; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_jam_generatecompletion; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_jam_restore; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_jam_versions; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_jam_stash; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_jam_checkout; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_jam_ls; return $?; fi
   if CompWordsContainsArray "${cmds6[@]}"; then _picocli_jam_status; return $?; fi
   if CompWordsContainsArray "${cmds5[@]}"; then _picocli_jam_profiles; return $?; fi
   if CompWordsContainsArray "${cmds4[@]}"; then _picocli_jam_serve; return $?; fi
@@ -203,7 +206,7 @@ function _picocli_jam() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="init index mount demo serve profiles status checkout stash versions restore generate-completion"
+  local commands="init index mount demo serve profiles status ls checkout stash versions restore generate-completion"
   local flag_opts="'--verbose' '-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -424,8 +427,35 @@ function _picocli_jam_status() {
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
   local commands=""
-  local flag_opts="'-h' '--help' '-V' '--version' '--verbose'"
+  local flag_opts="'--json' '-h' '--help' '-V' '--version' '--verbose'"
   local arg_opts=""
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `ls` subcommand.
+function _picocli_jam_ls() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'-h' '--help' '-V' '--version' '--verbose'"
+  local arg_opts="'-p' '--profile'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '-p'|'--profile')
+      return
+      ;;
+  esac
 
   if [[ "${curr_word}" == -* ]]; then
     COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  *   checkout UNPIN PATH          (UNPIN: 0 or 1; PATH relative to the root, may contain spaces)
  *   stash DRY UNPIN PATH
  *   stash-auto DRY               (what the background stasher would do, now)
+ *   transfers                    (replies: transfer HELD SIZE PATH ..., then ok)
  * replies:
  *   progress FILES TOTAL BYTES TOTALBYTES
  *   line TEXT
@@ -119,6 +120,10 @@ final class Control implements AutoCloseable {
                     case "stash" -> {
                         String path = w.length > 3 ? w[3] : "";
                         Ops.stash(ops, path, w[1].equals("1"), w[2].equals("1"), Duration.ofMinutes(5), text -> out.println("line " + text));
+                        out.println("ok");
+                    }
+                    case "transfers" -> {
+                        for (var t : fs.inFlight()) out.println("transfer " + t.held() + " " + t.size() + " " + t.path());
                         out.println("ok");
                     }
                     case "stash-auto" -> {

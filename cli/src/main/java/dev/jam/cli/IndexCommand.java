@@ -15,6 +15,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "index", mixinStandardHelpOptions = true,
         description = {"Read the remote tree into the profile's catalog. Run again to pick up what was added, changed or removed.", ""})
 final class IndexCommand implements Callable<Integer> {
+    /** Catalog meta key: when the last index ran and what it found (for jam status). */
+    static final String LAST_INDEX = "index.last";
 
     @Parameters(arity = "0..1", paramLabel = "PROFILE", description = "The profile to index; may be left out when there is only one.")
     String name;
@@ -49,6 +51,7 @@ final class IndexCommand implements Callable<Integer> {
                 progress.done();
             }
             out.println("Indexed: " + report.summary());
+            catalog.setMeta(LAST_INDEX, java.time.Instant.now() + " " + report.summary());
         }
         return ExitCodes.OK;
     }

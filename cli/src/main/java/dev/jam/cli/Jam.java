@@ -17,6 +17,7 @@ final class Jam {
                 .addSubcommand(new ServeCommand(context))
                 .addSubcommand(new ProfilesCommand(context))
                 .addSubcommand(new StatusCommand(context))
+                .addSubcommand(new LsCommand(context))
                 .addSubcommand(new CheckoutCommand(context))
                 .addSubcommand(new StashCommand(context))
                 .addSubcommand(new VersionsCommand(context))

@@ -34,7 +34,9 @@ class StatusLocalTest {
         JamRunner.Result idle = jam.run("status");
         assertEquals(0, idle.exitCode(), idle.toString());
         assertTrue(idle.out().contains("1 files, 0 directories, 5 B"), idle.out());
-        assertTrue(idle.out().contains("uploads:  none pending"), idle.out());
+        assertTrue(idle.out().contains("uploads:   none pending"), idle.out());
+        assertTrue(idle.out().contains("budget"), idle.out());
+        assertTrue(idle.out().contains("not mounted"), idle.out());
 
         try (Catalog c = Catalog.open(jam.home.resolve(".local/share/jam/local/catalog.db"))) {
             Entry e = c.lookup("a.txt").orElseThrow();
@@ -52,5 +54,24 @@ class StatusLocalTest {
         assertTrue(busy.out().contains("last error: example.org is unreachable"), busy.out());
         assertTrue(busy.out().contains("upload a.txt (1 failed attempts)"), busy.out());
         assertTrue(busy.out().contains("saved as b (conflict lap"), busy.out());
+
+        JamRunner.Result json = jam.run("status", "--json");
+        assertEquals(0, json.exitCode(), json.toString());
+        String j = json.out().strip();
+        assertTrue(j.startsWith("{\"profile\":\"local\"") && j.endsWith("}"), j);
+        assertTrue(j.contains("\"uploads\":{\"pending\":1,\"bytes\":7"), j);
+        assertTrue(j.contains("\"dirty\":{"), j);
+        assertTrue(j.contains("\"last_error\":\"example.org is unreachable: connection refused\""), j);
+    }
+
+    @Test
+    void lsListsStateSizeAndAccess() throws Exception {
+        JamRunner.Result ls = jam.run("ls");
+        assertEquals(0, ls.exitCode(), ls.toString());
+        assertTrue(ls.out().contains("remote"), ls.out());
+        assertTrue(ls.out().contains("a.txt"), ls.out());
+        JamRunner.Result missing = jam.run("ls", "nope");
+        assertEquals(ExitCodes.FAILURE, missing.exitCode(), missing.toString());
+        assertTrue(missing.err().contains("no nope in the catalog"), missing.err());
     }
 }

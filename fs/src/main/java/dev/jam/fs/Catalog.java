@@ -308,6 +308,44 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /** Files in one content state: how many, their size, the bytes held here. */
+    public record StateCount(Entry.State state, long files, long bytes, long heldBytes) {}
+
+    /** Files by content state (only states that occur). */
+    public List<StateCount> byState() {
+        return withDb(() -> {
+            List<StateCount> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare("SELECT state, COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(cached_bytes), 0)"
+                    + " FROM entries WHERE kind = 0 GROUP BY state ORDER BY state");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new StateCount(STATES[rs.getInt(1)], rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+            }
+            return out;
+        });
+    }
+
+    /** Bytes held here below the pinned paths (each counted once). */
+    public long pinnedBytes() {
+        long total = 0;
+        Set<Long> seen = new HashSet<>();
+        for (String p : pins) {
+            Optional<Entry> e = lookup(p);
+            if (e.isEmpty()) continue;
+            total += withDb(() -> {
+                long sum = 0;
+                try (PreparedStatement ps = prepare("WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+                        + " SELECT e.id FROM entries e JOIN sub ON e.parent = sub.id) SELECT e.id, e.cached_bytes FROM entries e JOIN sub ON e.id = sub.id")) {
+                    ps.setLong(1, e.get().id());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) if (seen.add(rs.getLong(1))) sum += rs.getLong(2);
+                    }
+                }
+                return sum;
+            });
+        }
+        return total;
+    }
+
     /** Catalog totals: files, directories (not counting the root), symlinks, file bytes, cached bytes. */
     public record Stats(long files, long dirs, long symlinks, long bytes, long cachedBytes) {}
 

@@ -526,6 +526,23 @@ public final class JamFs implements AutoCloseable {
         return new Space(Math.max(s.bytes() + free, store.getTotalSpace()), free, s.files() + s.dirs() + s.symlinks());
     }
 
+    /** A file whose content is open or being fetched: bytes held of its size. */
+    public record InFlight(String path, long held, long size) {}
+
+    /** Files open or being fetched that are not complete yet. */
+    public List<InFlight> inFlight() {
+        List<InFlight> out = new java.util.ArrayList<>();
+        for (FileContent fc : transfers.openContents()) {
+            if (fc.isComplete()) continue;
+            try {
+                out.add(new InFlight(catalog.pathOf(fc.id), fc.cachedBytes(), fc.size));
+            } catch (RuntimeException removed) {
+                // removed meanwhile
+            }
+        }
+        return out;
+    }
+
     /** Bytes downloaded since the mount started. */
     public long downloaded() { return transfers.downloaded(); }
 

@@ -293,6 +293,13 @@ final class Transfers {
         }
     }
 
+    /** The contents open now (a snapshot). */
+    List<FileContent> openContents() {
+        synchronized (open) {
+            return new ArrayList<>(open.values());
+        }
+    }
+
     /** The content currently open for {@code id}, or null. */
     FileContent peek(long id) {
         synchronized (open) {
