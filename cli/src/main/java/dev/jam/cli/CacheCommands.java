@@ -57,7 +57,8 @@ final class CacheCommands {
     /** Runs {@code work} on the profile's catalog and cache without a mount. */
     static void direct(Context context, Profiles profiles, Profile profile, String acceptHostKey, Work work) throws IOException, InterruptedException {
         RemoteConnector connector = new RemoteConnector(context.env(), context.terminal(), context.out());
-        try (Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
+        try (CacheLock lock = CacheLock.take(profile.cacheDir(), profile.name());
+             Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
              RemoteAccess remote = new RemoteAccess(profile.remote(), () -> connector.open(profile.remote(), profile.identity(), acceptHostKey),
                      Duration.ofSeconds(2), Clock.systemUTC())) {
             CatalogBinding.bind(catalog, profile.name(), profile.remote());

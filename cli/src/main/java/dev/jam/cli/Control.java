@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
  *   stash DRY UNPIN PATH
  *   stash-auto DRY               (what the background stasher would do, now)
  *   transfers                    (replies: transfer HELD SIZE PATH ..., then ok)
+ *   refresh                      (the catalog brought in line with the server now)
  * replies:
  *   progress FILES TOTAL BYTES TOTALBYTES
  *   line TEXT
@@ -46,16 +47,25 @@ final class Control implements AutoCloseable {
         return env.runtimeDir().resolve(profile + ".sock");
     }
 
-    private Control(Path socket, ServerSocketChannel server, JamFs fs) {
+    /** Refreshes the mount's catalog from the server (see {@link Mounted#refresh}). */
+    @FunctionalInterface
+    interface Refresh {
+        dev.jam.fs.IndexReport run() throws IOException;
+    }
+
+    private final Refresh refresh;
+
+    private Control(Path socket, ServerSocketChannel server, JamFs fs, Refresh refresh) {
         this.socket = socket;
         this.server = server;
+        this.refresh = refresh;
         this.thread = new Thread(() -> serve(fs), "jam-control");
         thread.setDaemon(true);
         thread.start();
     }
 
     /** Listens on {@code socket} for requests to {@code fs}; a stale socket file is replaced. */
-    static Control start(Path socket, JamFs fs) throws IOException {
+    static Control start(Path socket, JamFs fs, Refresh refresh) throws IOException {
         Files.createDirectories(socket.getParent());
         Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwx------"));
         if (Files.exists(socket)) {
@@ -65,7 +75,7 @@ final class Control implements AutoCloseable {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
         Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-        return new Control(socket, server, fs);
+        return new Control(socket, server, fs, refresh);
     }
 
     /** A connection to the mount listening on {@code socket}, or null when none does. */
@@ -84,7 +94,7 @@ final class Control implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel ch = server.accept();
-                Thread t = new Thread(() -> handle(ch, fs), "jam-control-request");
+                Thread t = new Thread(() -> handle(ch, fs, refresh), "jam-control-request");
                 t.setDaemon(true);
                 t.start();
             } catch (IOException e) {
@@ -94,7 +104,7 @@ final class Control implements AutoCloseable {
         }
     }
 
-    private static void handle(SocketChannel ch, JamFs fs) {
+    private static void handle(SocketChannel ch, JamFs fs, Refresh refresh) {
         try (ch;
              BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
              PrintWriter out = new PrintWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8), true)) {
@@ -120,6 +130,11 @@ final class Control implements AutoCloseable {
                     case "stash" -> {
                         String path = w.length > 3 ? w[3] : "";
                         Ops.stash(ops, path, w[1].equals("1"), w[2].equals("1"), Duration.ofMinutes(5), text -> out.println("line " + text));
+                        out.println("ok");
+                    }
+                    case "refresh" -> {
+                        if (refresh == null) throw new JamException(ExitCodes.FAILURE, "this mount does not refresh");
+                        out.println("line refreshed: " + refresh.run().summary());
                         out.println("ok");
                     }
                     case "transfers" -> {

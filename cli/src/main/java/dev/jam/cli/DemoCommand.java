@@ -79,10 +79,10 @@ final class DemoCommand implements Callable<Integer> {
                      RemoteAccess remote = RemoteAccess.of(store)) {
                     IndexReport report = new Indexer(store, catalog).run();
                     out.println("Indexed: " + report.summary());
-                    return MountCommand.serve(context, catalog, remote, work.resolve("cache"), mnt, "jam:demo",
-                            Duration.ofSeconds(5), dev.jam.fs.WriteBack.Settings.defaults(),
-                            new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)), null, null, null, false, false, closed,
-                            () -> tips(out, mnt, server.port(), clientKey, knownHosts));
+                    Mounted.Settings settings = new Mounted.Settings(work.resolve("cache"), mnt, "jam:demo", Duration.ofSeconds(5),
+                            dev.jam.fs.WriteBack.Settings.defaults(), new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)),
+                            null, null, null, null, false, false);
+                    return MountCommand.serve(context, catalog, remote, settings, closed, () -> tips(out, mnt, server.port(), clientKey, knownHosts));
                 }
             }
         } finally {

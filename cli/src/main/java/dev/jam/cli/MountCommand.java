@@ -56,28 +56,57 @@ final class MountCommand implements Callable<Integer> {
         Profile profile = profiles.choose(name, "jam mount");
         PrintWriter out = context.out();
         Duration timeout = Duration.ofSeconds(Math.max(1, timeoutSeconds));
-        RemoteConnector connector = new RemoteConnector(context.env(), Terminal.NONE, out).connectTimeout(timeout);
-        Files.createDirectories(profile.mountpoint());
         CountDownLatch closed = new CountDownLatch(1);
-        try (Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
-             RemoteAccess remote = new RemoteAccess(profile.remote(),
-                     () -> connector.open(profile.remote(), profile.identity(), null), Duration.ofSeconds(2), Clock.systemUTC())) {
-            CatalogBinding.bind(catalog, profile.name(), profile.remote());
-            if (catalog.stats().files() + catalog.stats().dirs() == 0) {
-                out.println("The catalog is empty: indexing " + profile.remote() + " first");
-                out.flush();
-                RemoteStore store = remote.store();
-                IndexReport report = new Indexer(store, catalog).run();
-                out.println("Indexed: " + report.summary());
-            }
-            WriteBack.Settings writes = WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions());
-            Budget.Limits limits = new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir()));
-            return serve(context, catalog, remote, profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(),
-                    timeout, writes, limits, profile.stashRules(), profile.stashEvery(), Control.socketFor(context.env(), profile.name()),
-                    allowOther, debugFuse, closed, () -> {});
+        try (CacheLock lock = CacheLock.take(profile.cacheDir(), profile.name());
+             Opened opened = Opened.open(context, profiles, profile, timeout, out)) {
+            return serve(context, opened.catalog(), opened.remote(), settings(context, profile, timeout, allowOther, debugFuse), closed, () -> {});
         } finally {
             closed.countDown();
         }
+    }
+
+    /** A profile's catalog and remote, indexed first if the catalog is empty. */
+    record Opened(Catalog catalog, RemoteAccess remote) implements AutoCloseable {
+        static Opened open(Context context, Profiles profiles, Profile profile, Duration timeout, PrintWriter out) throws IOException {
+            RemoteConnector connector = new RemoteConnector(context.env(), Terminal.NONE, out).connectTimeout(timeout);
+            Files.createDirectories(profile.mountpoint());
+            Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
+            RemoteAccess remote = new RemoteAccess(profile.remote(),
+                    () -> connector.open(profile.remote(), profile.identity(), null), Duration.ofSeconds(2), Clock.systemUTC());
+            try {
+                CatalogBinding.bind(catalog, profile.name(), profile.remote());
+                if (catalog.stats().files() + catalog.stats().dirs() == 0) {
+                    out.println("The catalog is empty: indexing " + profile.remote() + " first");
+                    out.flush();
+                    RemoteStore store = remote.store();
+                    IndexReport report = new Indexer(store, catalog).run();
+                    out.println("Indexed: " + report.summary());
+                }
+                return new Opened(catalog, remote);
+            } catch (IOException | RuntimeException e) {
+                remote.close();
+                catalog.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                remote.close();
+            } finally {
+                catalog.close();
+            }
+        }
+    }
+
+    /** How a profile is mounted: its cache, budget, write-back, stasher, refresh and control socket. */
+    static Mounted.Settings settings(Context context, Profile profile, Duration timeout, boolean allowOther, boolean debug) {
+        return new Mounted.Settings(profile.cacheDir(), profile.mountpoint(), "jam:" + profile.name(), timeout,
+                WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions()),
+                new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir())),
+                profile.stashRules(), profile.stashEvery(), profile.refreshEvery(), Control.socketFor(context.env(), profile.name()),
+                allowOther, debug);
     }
 
     /**
@@ -85,24 +114,13 @@ final class MountCommand implements Callable<Integer> {
      * {@code jam demo}. On Ctrl-C or SIGTERM the shutdown hook unmounts, then waits (up to 15 s)
      * for {@code closed}, which the caller counts down once it has closed the catalog.
      */
-    static int serve(Context context, Catalog catalog, RemoteAccess remote, Path cacheDir, Path mountpoint, String fsName,
-                     Duration timeout, WriteBack.Settings writes, Budget.Limits limits, Stasher.Rules stasherRules,
-                     Duration stasherEvery, Path controlSocket, boolean allowOther, boolean debug, CountDownLatch closed,
-                     Runnable onMounted)
-            throws IOException, InterruptedException {
+    static int serve(Context context, Catalog catalog, RemoteAccess remote, Mounted.Settings settings, CountDownLatch closed,
+                     Runnable onMounted) throws IOException, InterruptedException {
         PrintWriter out = context.out();
-        try (JamFs fs = new JamFs(catalog, cacheDir, remote, timeout, Clock.systemUTC(), writes)) {
-            fs.budget().setLimits(limits);
-            if (stasherEvery != null) {
-                fs.stasher().setRules(stasherRules);
-                fs.stasher().start(stasherEvery);
-            }
-            remote.connectInBackground(); // the handshake overlaps the preload and the mount
-            catalog.preload(200_000);
-            Mount mount = Mount.start(fs, mountpoint, new Mount.Options(fsName, Duration.ofSeconds(30), allowOther, debug));
-            Control control = controlSocket == null ? null : Control.start(controlSocket, fs);
+        try (Mounted m = Mounted.start(catalog, remote, settings)) {
+            Path mountpoint = settings.mountpoint();
             Thread hook = new Thread(() -> {
-                mount.close();
+                m.close();
                 try {
                     if (closed.await(15, TimeUnit.SECONDS)) {
                         out.flush();
@@ -120,14 +138,13 @@ final class MountCommand implements Callable<Integer> {
                     remote.name(), mountpoint, s.files(), s.dirs());
             onMounted.run();
             out.flush();
-            mount.await();
+            m.await();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // the hook is what unmounted us
             }
-            if (control != null) control.close();
-            mount.close();
+            m.close();
             out.println("Unmounted " + mountpoint);
             out.flush();
         }

@@ -17,15 +17,17 @@ import java.time.Duration;
  * @param keepVersions how long replaced and deleted files are kept in {@code .jam/versions} on the server
  * @param stashRules the background stasher's age rules (stash_after, stash_rules)
  * @param stashEvery how often the background stasher runs
+ * @param refreshEvery how often a mount brings its catalog in line with the server
  */
 record Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity,
-               Duration writeDelay, Duration keepVersions, Stasher.Rules stashRules, Duration stashEvery) {
+               Duration writeDelay, Duration keepVersions, Stasher.Rules stashRules, Duration stashEvery, Duration refreshEvery) {
     static final Duration DEFAULT_WRITE_DELAY = Duration.ofSeconds(5);
     static final Duration DEFAULT_KEEP_VERSIONS = Duration.ofDays(30);
     static final Duration DEFAULT_STASH_EVERY = Duration.ofHours(1);
+    static final Duration DEFAULT_REFRESH_EVERY = Duration.ofMinutes(5);
 
     Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity) {
         this(name, remote, mountpoint, cacheDir, cacheSize, identity, DEFAULT_WRITE_DELAY, DEFAULT_KEEP_VERSIONS,
-                Stasher.Rules.defaults(), DEFAULT_STASH_EVERY);
+                Stasher.Rules.defaults(), DEFAULT_STASH_EVERY, DEFAULT_REFRESH_EVERY);
     }
 }

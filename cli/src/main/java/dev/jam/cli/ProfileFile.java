@@ -26,8 +26,9 @@ final class ProfileFile {
     static final String STASH_AFTER = "stash_after";
     static final String STASH_RULES = "stash_rules";
     static final String STASH_EVERY = "stash_every";
+    static final String REFRESH_INTERVAL = "refresh_interval";
     private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY, WRITE_DELAY, KEEP_VERSIONS,
-            STASH_AFTER, STASH_RULES, STASH_EVERY);
+            STASH_AFTER, STASH_RULES, STASH_EVERY, REFRESH_INTERVAL);
 
     private final Path file;
     private final Env env;
@@ -102,8 +103,9 @@ final class ProfileFile {
             }
         }
         Duration stashEvery = duration(values, lineOf, STASH_EVERY, Profile.DEFAULT_STASH_EVERY);
+        Duration refreshEvery = duration(values, lineOf, REFRESH_INTERVAL, Profile.DEFAULT_REFRESH_EVERY);
         return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity, writeDelay, keepVersions,
-                new Stasher.Rules(List.copyOf(rules), stashAfter), stashEvery);
+                new Stasher.Rules(List.copyOf(rules), stashAfter), stashEvery, refreshEvery);
     }
 
     /** A duration, or null for {@code never}. */
@@ -147,7 +149,8 @@ final class ProfileFile {
             }
             text.append(STASH_RULES).append(" = ").append(r).append('\n');
         }
-        text.append(STASH_EVERY).append(" = ").append(Durations.format(profile.stashEvery())).append('\n');
+        text.append(STASH_EVERY).append(" = ").append(Durations.format(profile.stashEvery())).append('\n')
+                .append(REFRESH_INTERVAL).append(" = ").append(Durations.format(profile.refreshEvery())).append('\n');
         return text.toString();
     }
 

@@ -1,0 +1,118 @@
+package dev.jam.cli;
+
+import dev.jam.fs.Budget;
+import dev.jam.fs.Catalog;
+import dev.jam.fs.IndexReport;
+import dev.jam.fs.Indexer;
+import dev.jam.fs.JamFs;
+import dev.jam.fs.Mount;
+import dev.jam.fs.RemoteAccess;
+import dev.jam.fs.Stasher;
+import dev.jam.fs.WriteBack;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A mounted {@link JamFs} with what runs beside it: the control socket, the background stasher
+ * and the remote refresh. Shared by {@code jam mount}, {@code jam daemon} and {@code jam demo}.
+ */
+final class Mounted implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Mounted.class);
+
+    /** What to mount and how. {@code controlSocket}, {@code stashEvery}, {@code refreshEvery} may be null (off). */
+    record Settings(Path cacheDir, Path mountpoint, String fsName, Duration timeout, WriteBack.Settings writes, Budget.Limits limits,
+                    Stasher.Rules stashRules, Duration stashEvery, Duration refreshEvery, Path controlSocket,
+                    boolean allowOther, boolean debug) {}
+
+    final JamFs fs;
+    final Mount mount;
+    private final Control control;
+    private final Catalog catalog;
+    private final RemoteAccess remote;
+    private final Path cacheDir;
+    private final ScheduledExecutorService refresher;
+
+    private Mounted(JamFs fs, Mount mount, Control control, Catalog catalog, RemoteAccess remote, Path cacheDir,
+                    ScheduledExecutorService refresher) {
+        this.fs = fs;
+        this.mount = mount;
+        this.control = control;
+        this.catalog = catalog;
+        this.remote = remote;
+        this.cacheDir = cacheDir;
+        this.refresher = refresher;
+    }
+
+    static Mounted start(Catalog catalog, RemoteAccess remote, Settings s) throws IOException {
+        JamFs fs = new JamFs(catalog, s.cacheDir(), remote, s.timeout(), Clock.systemUTC(), s.writes());
+        Mount mount = null;
+        Control control = null;
+        ScheduledExecutorService refresher = s.refreshEvery() == null ? null : Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "jam-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            fs.budget().setLimits(s.limits());
+            if (s.stashEvery() != null) {
+                fs.stasher().setRules(s.stashRules());
+                fs.stasher().start(s.stashEvery());
+            }
+            remote.connectInBackground(); // the handshake overlaps the preload and the mount
+            catalog.preload(200_000);
+            mount = Mount.start(fs, s.mountpoint(), new Mount.Options(s.fsName(), Duration.ofSeconds(30), s.allowOther(), s.debug()));
+            Mounted[] self = new Mounted[1];
+            if (s.controlSocket() != null) control = Control.start(s.controlSocket(), fs, () -> self[0].refresh());
+            self[0] = new Mounted(fs, mount, control, catalog, remote, s.cacheDir(), refresher);
+            if (refresher != null) {
+                refresher.scheduleWithFixedDelay(() -> {
+                    try {
+                        self[0].refresh();
+                    } catch (IOException | RuntimeException e) {
+                        log.info("refresh skipped: {}", e.getMessage());
+                    }
+                }, 2_000, s.refreshEvery().toMillis(), TimeUnit.MILLISECONDS);
+            }
+            return self[0];
+        } catch (IOException | RuntimeException e) {
+            if (refresher != null) refresher.shutdownNow();
+            if (control != null) control.close();
+            if (mount != null) mount.close();
+            fs.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Brings the catalog in line with the server: new and changed entries appear, clean copies of
+     * changed files are dropped, entries removed there go (never those changed here). Skipped while
+     * the upload queue is not empty (the server is behind this machine then) and when the server is
+     * unreachable (which is never taken for a deletion).
+     */
+    synchronized IndexReport refresh() throws IOException {
+        if (catalog.queueStats().ops() > 0) throw new IOException("changes here are still being uploaded; refreshing after that");
+        IndexReport r = new Indexer(remote.store(), catalog).dropStaleContentIn(cacheDir).run();
+        catalog.setMeta(IndexCommand.LAST_INDEX, java.time.Instant.now() + " " + r.summary());
+        if (r.added() + r.changed() + r.removed() > 0) log.info("refreshed: {}", r.summary());
+        return r;
+    }
+
+    void await() throws InterruptedException {
+        mount.await();
+    }
+
+    @Override
+    public void close() {
+        if (refresher != null) refresher.shutdownNow();
+        if (control != null) control.close();
+        mount.close();
+        fs.close();
+    }
+}
