@@ -160,6 +160,7 @@ function _complete_jam() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} daemon" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} service" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} refresh" ];    then _picocli_jam; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} fsck" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} demo" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} serve" ];    then _picocli_jam; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} profiles" ];    then _picocli_jam; return $?; fi
@@ -178,27 +179,29 @@ function _complete_jam() {
   local cmds3=(daemon)
   local cmds4=(service)
   local cmds5=(refresh)
-  local cmds6=(demo)
-  local cmds7=(serve)
-  local cmds8=(profiles)
-  local cmds9=(status)
-  local cmds10=(ls)
-  local cmds11=(checkout)
-  local cmds12=(stash)
-  local cmds13=(versions)
-  local cmds14=(restore)
-  local cmds15=(generate-completion)
+  local cmds6=(fsck)
+  local cmds7=(demo)
+  local cmds8=(serve)
+  local cmds9=(profiles)
+  local cmds10=(status)
+  local cmds11=(ls)
+  local cmds12=(checkout)
+  local cmds13=(stash)
+  local cmds14=(versions)
+  local cmds15=(restore)
+  local cmds16=(generate-completion)
 
-  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_jam_generatecompletion; return $?; fi
-  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_jam_restore; return $?; fi
-  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_jam_versions; return $?; fi
-  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_jam_stash; return $?; fi
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_jam_checkout; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_jam_ls; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_jam_status; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_jam_profiles; return $?; fi
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_jam_serve; return $?; fi
-  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_jam_demo; return $?; fi
+  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_jam_generatecompletion; return $?; fi
+  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_jam_restore; return $?; fi
+  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_jam_versions; return $?; fi
+  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_jam_stash; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_jam_checkout; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_jam_ls; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_jam_status; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_jam_profiles; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_jam_serve; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_jam_demo; return $?; fi
+  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_jam_fsck; return $?; fi
   if CompWordsContainsArray "${cmds5[@]}"; then _picocli_jam_refresh; return $?; fi
   if CompWordsContainsArray "${cmds4[@]}"; then _picocli_jam_service; return $?; fi
   if CompWordsContainsArray "${cmds3[@]}"; then _picocli_jam_daemon; return $?; fi
@@ -215,7 +218,7 @@ function _picocli_jam() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="init index mount daemon service refresh demo serve profiles status ls checkout stash versions restore generate-completion"
+  local commands="init index mount daemon service refresh fsck demo serve profiles status ls checkout stash versions restore generate-completion"
   local flag_opts="'--verbose' '-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -389,6 +392,33 @@ function _picocli_jam_refresh() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version' '--verbose'"
+  local arg_opts="'--accept-host-key'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--accept-host-key')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `fsck` subcommand.
+function _picocli_jam_fsck() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--repair' '--hash' '--offline' '-h' '--help' '-V' '--version' '--verbose'"
   local arg_opts="'--accept-host-key'"
 
   type compopt &>/dev/null && compopt +o default

@@ -48,6 +48,11 @@ record Env(Map<String, String> vars) {
         return xdg("XDG_DATA_HOME", ".local/share");
     }
 
+    /** {@code $XDG_STATE_HOME/jam}: logs. */
+    Path stateDir() {
+        return xdg("XDG_STATE_HOME", ".local/state");
+    }
+
     /** {@code $XDG_RUNTIME_DIR/jam} (else {@code $XDG_CACHE_HOME/jam/run}): the running mounts' control sockets. */
     Path runtimeDir() {
         String value = vars.get("XDG_RUNTIME_DIR");

@@ -16,6 +16,7 @@ final class Jam {
                 .addSubcommand(new DaemonCommand(context))
                 .addSubcommand(new ServiceCommand(context))
                 .addSubcommand(new RefreshCommand(context))
+                .addSubcommand(new FsckCommand(context))
                 .addSubcommand(new DemoCommand(context))
                 .addSubcommand(new ServeCommand(context))
                 .addSubcommand(new ProfilesCommand(context))

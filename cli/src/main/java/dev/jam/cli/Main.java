@@ -8,7 +8,10 @@ public final class Main {
 
     public static void main(String[] args) {
         Logging.defaults();
-        Context context = new Context(Env.system(), Terminal.system(),
+        Env env = Env.system();
+        // the daemon runs unattended: its log goes to a file (rotated), with times
+        if (args.length > 0 && args[0].equals("daemon")) Logging.toFile(env.stateDir().resolve("daemon.log"));
+        Context context = new Context(env, Terminal.system(),
                 new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(Jam.run(context, args));
     }

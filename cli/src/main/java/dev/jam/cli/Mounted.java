@@ -51,6 +51,10 @@ final class Mounted implements AutoCloseable {
     }
 
     static Mounted start(Catalog catalog, RemoteAccess remote, Settings s) throws IOException {
+        // crash recovery: the cache reconciled with the catalog before anything can open a file
+        for (dev.jam.fs.Fsck.Problem p : new dev.jam.fs.Fsck(catalog, s.cacheDir()).run(true, false, null)) {
+            log.warn("{}: {}{}", p.path(), p.what(), p.repaired() ? " (repaired)" : "");
+        }
         JamFs fs = new JamFs(catalog, s.cacheDir(), remote, s.timeout(), Clock.systemUTC(), s.writes());
         Mount mount = null;
         Control control = null;

@@ -43,6 +43,9 @@ class DaemonIT {
                 assertTrue(status.out().contains("(mounted at " + mnts[0]), status.out());
                 assertEquals(0, daemon.terminate(30), daemon.output());
             }
+            Path log = jam.home.resolve(".local/state/jam/daemon.log");
+            assertTrue(Files.exists(log), "no daemon log");
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(log)));
             assertFalse(Mounts.isMounted(mnts[0]), "p0 still mounted after SIGTERM");
             assertFalse(Mounts.isMounted(mnts[1]), "p1 still mounted after SIGTERM");
         }

@@ -826,6 +826,29 @@ public final class Catalog implements AutoCloseable {
         return e != null;
     }
 
+    /** {@code PRAGMA quick_check}: "ok", or what is wrong. */
+    public String quickCheck() {
+        return withDb(() -> {
+            StringBuilder b = new StringBuilder();
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("PRAGMA quick_check")) {
+                while (rs.next()) b.append(b.length() > 0 ? "; " : "").append(rs.getString(1));
+            }
+            return b.toString();
+        });
+    }
+
+    /** Files that hold or should hold content here: bytes held, or changed here. */
+    public List<Entry> filesWithContent() {
+        return withDb(() -> {
+            List<Entry> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare("SELECT " + COLUMNS + " FROM entries WHERE kind = 0 AND (cached_bytes > 0 OR state IN (1, 2, 3, 4))");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(row(rs));
+            }
+            return out;
+        });
+    }
+
     /** The oldest queued operation, if any. */
     public Optional<QueuedOp> headOp() {
         List<QueuedOp> l = queue(1);
