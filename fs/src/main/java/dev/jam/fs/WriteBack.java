@@ -536,7 +536,7 @@ public final class WriteBack implements AutoCloseable {
             if (ch.size() < e.size()) return null;
             if (dirty != null) {
                 String hash = hash(ch, e.size());
-                if (transfers.modificationCount(e.id()) != gen) return null;
+                if (hash == null || transfers.modificationCount(e.id()) != gen) return null;
                 try (AtomicWrite w = store.writeFrom(path, path)) {
                     ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
                     for (int i = 0; i < dirty.size(); i++) {
@@ -603,6 +603,7 @@ public final class WriteBack implements AutoCloseable {
         }
     }
 
+    /** The SHA-256 of the first {@code size} bytes, or null when the file is shorter (being changed). */
     private static String hash(FileChannel ch, long size) throws IOException {
         MessageDigest md = HashAlgorithm.SHA256.newDigest();
         ByteBuffer b = ByteBuffer.allocate(256 * 1024);
@@ -610,7 +611,7 @@ public final class WriteBack implements AutoCloseable {
         while (p < size) {
             b.clear().limit((int) Math.min(b.capacity(), size - p));
             int n = ch.read(b, p);
-            if (n <= 0) throw new IOException("cache file shorter than expected");
+            if (n <= 0) return null; // cut short meanwhile: the file is being changed
             b.flip();
             md.update(b);
             p += n;
