@@ -178,6 +178,7 @@ public final class CacheOps {
                 kept.add(path + ": " + why);
                 continue;
             }
+            Faults.point("stash.verified");
             long bytes = fs.transfers().evict(e.id());
             if (bytes > 0) {
                 dropped.add(path);

@@ -546,6 +546,7 @@ final class FileContent {
                 }
                 pos += n;
                 transfers.countDownloaded(n);
+                Faults.point("download.chunk");
                 if (overtaken) return;
             }
         }

@@ -214,6 +214,7 @@ public final class JamFs implements AutoCloseable {
             }
             return null;
         }));
+        if (recorded) Faults.point("write.recorded");
         writing.remove(fc.id, fc);
         if (durable) {
             fc.force();

@@ -198,6 +198,7 @@ final class Transfers {
                 log.warn("cannot evict {}: {}", describe(id), ex.getMessage());
                 return 0;
             }
+            Faults.point("stash.deleted");
             if (!catalog.dropClean(id)) return 0;
             return bytes;
         }

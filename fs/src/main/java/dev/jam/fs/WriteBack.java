@@ -552,7 +552,9 @@ public final class WriteBack implements AutoCloseable {
                     w.truncate(e.size());
                     if (transfers.modificationCount(e.id()) != gen) return null;
                     beforeCommit.run();
+                    Faults.point("upload.sent");
                     RemoteEntry r = w.commit(e.mtime(), hash);
+                    Faults.point("upload.committed");
                     fixMode(store, path, r, e);
                     log.debug("delta upload of {}: {} bytes in {} ranges", Names.printable(path), dirty.covered(), dirty.size());
                     return new Sent(r, hash);
@@ -572,7 +574,9 @@ public final class WriteBack implements AutoCloseable {
                 }
                 if (transfers.modificationCount(e.id()) != gen) return null;
                 beforeCommit.run();
+                Faults.point("upload.sent");
                 RemoteEntry r = w.commit(e.mtime()); // verified against the hash of what was sent
+                Faults.point("upload.committed");
                 fixMode(store, path, r, e);
                 return new Sent(r, w.sha256());
             }
