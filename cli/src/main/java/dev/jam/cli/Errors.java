@@ -65,6 +65,11 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
             return new JamException(ExitCodes.FAILURE, "no such file or directory: " + missing.getFile()
                     + (missing.getReason() == null ? "" : " (" + missing.getReason() + ")"));
         }
+        if (ex instanceof java.nio.file.FileAlreadyExistsException exists) {
+            return new JamException(ExitCodes.FAILURE, exists.getFile() + " exists and is in the way"
+                    + (exists.getReason() == null ? "" : " (" + exists.getReason() + ")")
+                    + "; if it is a dead mount, run fusermount -u " + exists.getFile());
+        }
         if (ex instanceof AccessDeniedException denied) {
             return new JamException(ExitCodes.FAILURE, "permission denied: " + denied.getFile());
         }

@@ -69,6 +69,7 @@ final class MountCommand implements Callable<Integer> {
     record Opened(Catalog catalog, RemoteAccess remote) implements AutoCloseable {
         static Opened open(Context context, Profiles profiles, Profile profile, Duration timeout, PrintWriter out) throws IOException {
             RemoteConnector connector = new RemoteConnector(context.env(), Terminal.NONE, out).connectTimeout(timeout);
+            Mounts.clearStale(profile.mountpoint()); // a dead mount left by a crash fails every stat of its mountpoint
             Files.createDirectories(profile.mountpoint());
             Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
             RemoteAccess remote = new RemoteAccess(profile.remote(),

@@ -39,7 +39,7 @@ class FsckLocalTest {
             String out = found.out();
             assertTrue(out.contains("f0: cached copy missing"), out);
             assertTrue(out.contains("f1: cached copy has 5 of 16 bytes"), out);
-            assertTrue(out.contains("f2: cached copy corrupt"), out);
+            assertTrue(out.contains("f2: cached copy altered outside jam"), out);
             assertTrue(out.contains("cache file with no entry holding it"), out);
             assertTrue(out.contains("f3: changed on the server"), out);
 

@@ -122,6 +122,7 @@ public final class CacheOps {
     public StashReport stash(String rel, boolean dryRun, boolean unpin, Duration uploadWait)
             throws IOException, InterruptedException {
         Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
+        fs.flush(); // downloads finished a moment ago count as held
         if (!unpin && catalog.isPinned(rel)) {
             throw new IOException((rel.isEmpty() ? "the whole tree" : rel) + " is pinned (jam checkout); add --unpin to stash it anyway");
         }

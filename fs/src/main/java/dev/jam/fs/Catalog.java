@@ -826,6 +826,39 @@ public final class Catalog implements AutoCloseable {
         return e != null;
     }
 
+    /**
+     * Records the change time of verified cache files ({@code id -> ctime} in ns): a file whose
+     * ctime differs later was altered outside jam and is no longer trusted.
+     */
+    public void seal(Map<Long, Long> ctimes) {
+        if (ctimes.isEmpty()) return;
+        withDb(() -> {
+            inTransaction(() -> {
+                try (PreparedStatement ps = prepare("INSERT OR REPLACE INTO sealed(id, ctime) VALUES (?, ?)")) {
+                    for (var e : ctimes.entrySet()) {
+                        ps.setLong(1, e.getKey());
+                        ps.setLong(2, e.getValue());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+            });
+            return null;
+        });
+    }
+
+    /** The change time recorded for {@code id}'s verified cache file, or empty. */
+    public Optional<Long> sealedCtime(long id) {
+        return withDb(() -> {
+            try (PreparedStatement ps = prepare("SELECT ctime FROM sealed WHERE id = ?")) {
+                ps.setLong(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getLong(1)) : Optional.empty();
+                }
+            }
+        });
+    }
+
     /** {@code PRAGMA quick_check}: "ok", or what is wrong. */
     public String quickCheck() {
         return withDb(() -> {

@@ -50,6 +50,12 @@ final class ContentStore {
         return FileChannel.open(fileFor(id), StandardOpenOption.READ);
     }
 
+    /** The change time (ns) of {@code id}'s cache file: changes whenever anything writes to it. */
+    long ctime(long id) throws IOException {
+        return ((java.nio.file.attribute.FileTime) Files.getAttribute(fileFor(id), "unix:ctime"))
+                .to(java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
     void delete(long id) throws IOException {
         Files.deleteIfExists(fileFor(id));
     }

@@ -50,6 +50,7 @@ public final class Fsck {
                 }
                 case CACHED -> {
                     String bad = size < 0 ? "cached copy missing" : size != e.size() ? "cached copy has " + size + " of " + e.size() + " bytes"
+                            : altered(e) ? "cached copy altered outside jam (its change time moved)"
                             : hash && e.remoteHash() != null && !e.remoteHash().equals("sha256:" + sha256(f, e.size())) ? "cached copy corrupt (hash differs)"
                             : null;
                     if (bad != null) out.add(drop(e, path, bad, repair));
@@ -88,6 +89,12 @@ public final class Fsck {
             }
         }
         return out;
+    }
+
+    /** Whether {@code e}'s verified cache file was written to since it was verified. */
+    private boolean altered(Entry e) throws IOException {
+        java.util.Optional<Long> sealed = catalog.sealedCtime(e.id());
+        return sealed.isPresent() && sealed.get() != content.ctime(e.id());
     }
 
     private Problem drop(Entry e, String path, String what, boolean repair) throws IOException {

@@ -7,7 +7,7 @@ import java.sql.Statement;
 /** The catalog's schema and its migrations, versioned by {@code PRAGMA user_version}. */
 final class Schema {
     /** The version this code writes. A database with a higher version is refused. */
-    static final int VERSION = 4;
+    static final int VERSION = 5;
 
     private Schema() {}
 
@@ -97,6 +97,10 @@ final class Schema {
         // 3 -> 4: eviction takes clean files least recently used first
         {
             "CREATE INDEX entries_lru ON entries(atime, id) WHERE state IN (1, 2) AND cached_bytes > 0",
+        },
+        // 4 -> 5: the change time of each verified cache file, to notice one altered while jam was stopped
+        {
+            "CREATE TABLE sealed(id INTEGER PRIMARY KEY, ctime INTEGER NOT NULL)",
         },
     };
 

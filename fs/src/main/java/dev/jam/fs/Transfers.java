@@ -149,6 +149,15 @@ final class Transfers {
 
     ContentStore content() { return content; }
 
+    /** Records the change time of {@code id}'s cache file, now verified and clean (see {@link Catalog#seal}). */
+    void seal(long id) {
+        try {
+            catalog.seal(Map.of(id, content.ctime(id)));
+        } catch (IOException e) {
+            log.debug("no change time for {}: {}", describe(id), e.getMessage());
+        }
+    }
+
     /**
      * Runs {@code action} while the file {@code id} cannot be opened anew and, if open, not
      * written: what {@code action} records about its content stays true until it returns.
@@ -284,6 +293,15 @@ final class Transfers {
             }
         }
         catalog.markCached(durable);
+        Map<Long, Long> ctimes = new HashMap<>();
+        for (Catalog.Cached c : durable) {
+            try {
+                ctimes.put(c.id(), content.ctime(c.id()));
+            } catch (IOException ex) {
+                log.debug("no change time for {}: {}", describe(c.id()), ex.getMessage());
+            }
+        }
+        catalog.seal(ctimes);
         for (var e : batch.entrySet()) completed.remove(e.getKey(), e.getValue());
     }
 

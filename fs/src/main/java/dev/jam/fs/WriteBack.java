@@ -266,13 +266,10 @@ public final class WriteBack implements AutoCloseable {
         busy = true;
         try {
             RemoteStore store = remote.store();
-            if (!cleaned) cleanAfterCrash(store);
+            removeLeftTemporary(store);
             if (now >= nextPrune) prune(store, now);
-            boolean upload = op.op().equals(UPLOAD);
-            if (upload) catalog.setMeta(INFLIGHT, op.path());
             current = op.entry();
             execute(store, op);
-            if (upload) catalog.setMeta(INFLIGHT, ""); // a failed one stays recorded: its temporary may be left
         } catch (IOException e) {
             int attempts = op.attempts() + 1;
             long backoff = Math.min(MAX_BACKOFF.toMillis(), 1000L << Math.min(20, attempts - 1));
@@ -317,30 +314,35 @@ public final class WriteBack implements AutoCloseable {
         }
     }
 
-    /** Meta key: the path of the upload under way, so a restart after a crash knows where a temporary file may be. */
+    /**
+     * Meta key: the temporary file of the upload under way (set when it is created, cleared once
+     * it is renamed into place). Still set after a crash or a dropped connection (when the upload
+     * could not remove it): the next step that reaches the server removes exactly that file, never
+     * another machine's upload beside it.
+     */
     static final String INFLIGHT = "writeback.inflight";
-    private boolean cleaned;
 
-    /** Removes the temporary files an upload interrupted by a crash left on the server. */
-    private void cleanAfterCrash(RemoteStore store) throws IOException {
-        Optional<String> path = catalog.meta(INFLIGHT);
-        if (path.isPresent() && !path.get().isEmpty()) {
-            String p = path.get();
-            int n = 0;
-            try {
-                n += store.cleanTemporaries(Names.parent(p));
-            } catch (NoSuchFileException gone) {
-                // the directory is gone, and its temporaries with it
-            }
-            try {
-                n += store.cleanTemporaries(Names.parent(Versions.pathFor(p, clock.instant())));
-            } catch (NoSuchFileException e) {
-                // no versions kept for it
-            }
-            if (n > 0) log.info("removed {} temporary file(s) an interrupted upload left on the server", n);
-            catalog.setMeta(INFLIGHT, "");
+    private void uploadStarted(AtomicWrite w) {
+        catalog.setMeta(INFLIGHT, w.tempPath());
+    }
+
+    private void uploadEnded() {
+        catalog.setMeta(INFLIGHT, "");
+    }
+
+    /** Removes the temporary file an interrupted upload left on the server, if any. */
+    private void removeLeftTemporary(RemoteStore store) throws IOException {
+        Optional<String> temp = catalog.meta(INFLIGHT);
+        if (temp.isEmpty() || temp.get().isEmpty()) return;
+        try {
+            store.delete(temp.get());
+            log.info("removed {}, left on the server by an interrupted upload", Names.printable(temp.get()));
+        } catch (NoSuchFileException gone) {
+            // removed by the upload itself after all
+        } catch (IllegalArgumentException notAPath) {
+            log.warn("ignoring an unusable recorded temporary path: {}", Names.printable(temp.get()));
         }
-        cleaned = true;
+        uploadEnded();
     }
 
     private void prune(RemoteStore store, long now) {
@@ -493,6 +495,7 @@ public final class WriteBack implements AutoCloseable {
                 return null;
             });
             if (live != null && clean[0]) live.synced();
+            if (clean[0]) transfers.seal(e.id());
         });
         if (!clean[0]) log.debug("{} changed while it was uploaded: sending it again", Names.printable(op.path()));
     }
@@ -538,6 +541,7 @@ public final class WriteBack implements AutoCloseable {
                 String hash = hash(ch, e.size());
                 if (hash == null || transfers.modificationCount(e.id()) != gen) return null;
                 try (AtomicWrite w = store.writeFrom(path, path)) {
+                    uploadStarted(w);
                     ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
                     for (int i = 0; i < dirty.size(); i++) {
                         long from = dirty.start(i), to = Math.min(dirty.end(i), e.size());
@@ -554,6 +558,7 @@ public final class WriteBack implements AutoCloseable {
                     beforeCommit.run();
                     Faults.point("upload.sent");
                     RemoteEntry r = w.commit(e.mtime(), hash);
+                    uploadEnded();
                     Faults.point("upload.committed");
                     fixMode(store, path, r, e);
                     log.debug("delta upload of {}: {} bytes in {} ranges", Names.printable(path), dirty.covered(), dirty.size());
@@ -561,6 +566,7 @@ public final class WriteBack implements AutoCloseable {
                 }
             }
             try (AtomicWrite w = store.write(path)) {
+                uploadStarted(w);
                 OutputStream out = w.stream();
                 byte[] buf = new byte[256 * 1024];
                 ByteBuffer bb = ByteBuffer.wrap(buf);
@@ -576,6 +582,7 @@ public final class WriteBack implements AutoCloseable {
                 beforeCommit.run();
                 Faults.point("upload.sent");
                 RemoteEntry r = w.commit(e.mtime()); // verified against the hash of what was sent
+                uploadEnded();
                 Faults.point("upload.committed");
                 fixMode(store, path, r, e);
                 return new Sent(r, w.sha256());
@@ -693,6 +700,7 @@ public final class WriteBack implements AutoCloseable {
             return null;
         });
         if (live != null && clean) live.synced();
+        if (clean) transfers.seal(e.id());
         if (!clean) {
             // changed again while the copy was sent: upload it (to its new name) once more
             catalog.change(c -> {

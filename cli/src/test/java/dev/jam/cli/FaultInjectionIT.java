@@ -1,0 +1,784 @@
+package dev.jam.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jam.fs.Catalog;
+import dev.jam.fs.MountSupport;
+import dev.jam.fs.Mounts;
+import dev.jam.remote.OpenSshServer;
+import dev.jam.remote.SftpAddress;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Fault injection against real jam processes over OpenSSH's sshd on 127.0.0.1 (issue 8, item 1):
+ * kill -9 at named points ({@code -Djam.fault.kill}, see {@code dev.jam.fs.Faults}) and at random
+ * moments, connections cut and black-holed by a {@link TcpProxy}, sshd restarted mid-upload, cache
+ * files damaged while jam is stopped, and two machines (profiles with separate caches) editing
+ * the same server file.
+ *
+ * <p>A {@link WriteOracle} records every write acknowledged by {@code close} or {@code fsync}. After
+ * each fault and recovery every acknowledged version must be on the server (under its name or as
+ * a conflict copy), and every byte read through the mount must equal the oracle's or the server's
+ * copy. The counters of {@link Report} are printed after the last test and must all be 0.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(240)
+class FaultInjectionIT {
+    private static final long HUNG_SECONDS = 30;
+    private static final Report REPORT = new Report();
+    private static final ExecutorService CALLS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "fault-it-call");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private JamRunner jam;
+    private OpenSshServer server;
+    private TcpProxy proxy;
+    private Path tree;
+    private final WriteOracle oracle = new WriteOracle();
+    private final Map<String, Path> mountpoints = new LinkedHashMap<>();
+    private final Map<String, JamProcess> mounts = new HashMap<>();
+    private final List<String> outputs = new ArrayList<>();
+
+    // ---------------------------------------------------------------- the report
+
+    /** What the suite did and found, over all tests. Thread-safe (synchronized). */
+    static final class Report {
+        final Map<String, Integer> faults = new LinkedHashMap<>();
+        long filesChecked;
+        long bytesChecked;
+        long bytesLost;
+        long corruptBytesServed;
+        long unverifiedDrops;
+        long hungCalls;
+        final List<String> problems = new ArrayList<>();
+        /** Known bugs the test works around so that the rest can run; printed, never silently. */
+        final Map<String, Integer> workarounds = new LinkedHashMap<>();
+        /** Temporary upload files left on the server after the queue drained (names). */
+        final java.util.Set<String> orphanTemporaries = new java.util.TreeSet<>();
+
+        int staleMounts;
+
+        /** A dead mount left by a kill, found before the restart (which must clear it itself). */
+        synchronized void staleMountLeft() {
+            staleMounts++;
+        }
+
+        synchronized void workaround(String what) {
+            workarounds.merge(what, 1, Integer::sum);
+        }
+
+        synchronized void fault(String type) {
+            faults.merge(type, 1, Integer::sum);
+        }
+
+        synchronized void checked(long bytes) {
+            filesChecked++;
+            bytesChecked += bytes;
+        }
+
+        synchronized void problem(String what) {
+            problems.add(what);
+        }
+
+        synchronized String text() {
+            StringBuilder b = new StringBuilder("\n==== jam fault-injection report ====\n");
+            int total = faults.values().stream().mapToInt(Integer::intValue).sum();
+            b.append("faults injected: ").append(total).append('\n');
+            faults.forEach((k, v) -> b.append(String.format("  %-44s %d%n", k, v)));
+            b.append("files checked: ").append(filesChecked).append('\n');
+            b.append("bytes checked: ").append(bytesChecked).append('\n');
+            b.append("bytes lost: ").append(bytesLost).append('\n');
+            b.append("corrupt bytes served: ").append(corruptBytesServed).append('\n');
+            b.append("drops without a verified remote copy: ").append(unverifiedDrops).append('\n');
+            b.append("hung calls: ").append(hungCalls).append('\n');
+            b.append("temporary files left on the server after draining: ").append(orphanTemporaries.size()).append('\n');
+            b.append("dead mounts left by kills, cleared by jam mount on restart: ").append(staleMounts).append('\n');
+            if (!workarounds.isEmpty()) {
+                b.append("known bugs worked around by the test:\n");
+                workarounds.forEach((k, v) -> b.append(String.format("  %-60s %d%n", k, v)));
+            }
+            if (!problems.isEmpty()) {
+                b.append("problems:\n");
+                problems.forEach(p -> b.append("  - ").append(p).append('\n'));
+            }
+            return b.append("====================================\n").toString();
+        }
+
+        synchronized boolean clean() {
+            return bytesLost == 0 && corruptBytesServed == 0 && unverifiedDrops == 0 && hungCalls == 0 && orphanTemporaries.isEmpty();
+        }
+    }
+
+    @AfterAll
+    static void printReport() {
+        System.out.println(REPORT.text());
+        assertTrue(REPORT.clean(), "fault injection found problems:" + REPORT.text());
+    }
+
+    // ---------------------------------------------------------------- fixture
+
+    @BeforeEach
+    void setUp() throws Exception {
+        MountSupport.assumeFuse();
+        OpenSshServer.assumeAvailable();
+        jam = new JamRunner();
+        server = OpenSshServer.start(jam.home.resolve("sshd"));
+        tree = jam.newDir("tree").toRealPath();
+        Files.createDirectories(tree.resolve("docs"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (JamProcess p : mounts.values()) p.close();
+        for (Path mnt : mountpoints.values()) {
+            if (Mounts.isMounted(mnt)) Mounts.unmount(mnt, true);
+            assertFalse(Mounts.isMounted(mnt), mnt + " is still mounted");
+        }
+        if (proxy != null) proxy.close();
+        if (server != null) server.close();
+        if (jam != null) jam.close();
+    }
+
+    /** A profile on the server's {@code tree} (through {@code port}: sshd's, or the proxy's), indexed. */
+    private Path profile(String name, int port, String writeDelay) throws Exception {
+        SftpAddress a = server.address(tree);
+        String url = new SftpAddress(a.user(), a.host(), port, a.path()).toString();
+        Path mnt = jam.home.resolve("mnt-" + name);
+        JamRunner.Result init = jam.run("init", "--name", name, "--remote", url, "--mountpoint", mnt.toString(),
+                "--identity", server.clientKey().toString(), "--accept-host-key", server.hostKeyFingerprint());
+        assertEquals(0, init.exitCode(), init.toString());
+        Path file = jam.profileFile(name);
+        Files.writeString(file, Files.readString(file).replaceAll("write_delay = .*", "write_delay = " + writeDelay));
+        JamRunner.Result index = jam.run("index", name);
+        assertEquals(0, index.exitCode(), index.toString());
+        mountpoints.put(name, mnt);
+        return mnt;
+    }
+
+    /** Starts {@code jam mount NAME}, dying at {@code faults} (kill points) if any. */
+    private JamProcess start(String name, String... faults) throws Exception {
+        Path mnt = mountpoints.get(name);
+        if (Mounts.isMounted(mnt) && !statWorks(mnt)) REPORT.staleMountLeft(); // jam mount must clear it itself
+        Map<String, String> env = new HashMap<>(jam.env);
+        if (faults.length > 0) env.put("JAVA_TOOL_OPTIONS", "-Djam.fault.kill=" + String.join(",", faults));
+        JamProcess p = new JamProcess(env, "mount", name, "--timeout", "3");
+        mounts.put(name, p);
+        p.await("Mounted .* at ", 60);
+        return p;
+    }
+
+    private static boolean statWorks(Path p) {
+        try {
+            Files.readAttributes(p, "unix:ino");
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** Waits for the mount to die at {@code point} (exit 137, its log line); counts the fault. */
+    private void awaitKilledAt(String name, String point, int seconds) throws Exception {
+        JamProcess p = mounts.get(name);
+        if (!p.process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError("jam did not die at " + point + " within " + seconds + " s:\n" + p.output());
+        }
+        String out = p.output();
+        outputs.add(out);
+        assertEquals(137, p.process.exitValue(), out);
+        assertTrue(out.contains("killed at " + point), "died, but not at " + point + ":\n" + out);
+        REPORT.fault("kill -9 at " + point);
+    }
+
+    /** kill -9 now. */
+    private void kill(String name, String type) throws Exception {
+        JamProcess p = mounts.get(name);
+        p.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        outputs.add(p.output());
+        REPORT.fault(type);
+    }
+
+    private void stop(String name) throws Exception {
+        JamProcess p = mounts.get(name);
+        assertEquals(0, p.terminate(30), p.output());
+        assertFalse(Mounts.isMounted(mountpoints.get(name)), "mount left behind after SIGTERM");
+    }
+
+    // ---------------------------------------------------------------- calls through the mount
+
+    /** Runs a call through the mount; more than {@link #HUNG_SECONDS} counts as hung (and fails). */
+    private static <T> T timed(String what, Callable<T> call) throws Exception {
+        Future<T> f = CALLS.submit(call);
+        try {
+            return f.get(HUNG_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            synchronized (REPORT) {
+                REPORT.hungCalls++;
+            }
+            REPORT.problem("hung call: " + what);
+            f.cancel(true);
+            throw new AssertionError("call through the mount hung (> " + HUNG_SECONDS + " s): " + what);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) throw ex;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Writes a whole file through mount {@code name}; recorded as acknowledged when close returns. */
+    private void write(String name, String rel, byte[] content) throws Exception {
+        Path p = mountpoints.get(name).resolve(rel);
+        oracle.attempted(name, rel, content);
+        timed("write " + rel, () -> Files.write(p, content));
+        oracle.acked(name, rel, content);
+    }
+
+    /** Writes {@code len} bytes at {@code offset} of an existing file (no truncation) through the mount. */
+    private void patch(String name, String rel, long offset, byte[] bytes) throws Exception {
+        Path p = mountpoints.get(name).resolve(rel);
+        byte[] before = oracle.last(name, rel);
+        byte[] after = Arrays.copyOf(before, (int) Math.max(before.length, offset + bytes.length));
+        System.arraycopy(bytes, 0, after, (int) offset, bytes.length);
+        oracle.attempted(name, rel, after);
+        timed("patch " + rel, () -> {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(bytes);
+                for (long at = offset; b.hasRemaining(); ) at += ch.write(b, at);
+            }
+            return null;
+        });
+        oracle.acked(name, rel, after);
+    }
+
+    /** Reads a file through mount {@code name} and checks every byte against the oracle or the server's copy. */
+    private byte[] readAndCheck(String name, String rel) throws Exception {
+        Path p = mountpoints.get(name).resolve(rel);
+        byte[] got = timed("read " + rel, () -> Files.readAllBytes(p));
+        byte[] expected = oracle.last(name, rel);
+        Path onServer = tree.resolve(rel);
+        byte[] server = Files.isRegularFile(onServer) ? Files.readAllBytes(onServer) : null;
+        REPORT.checked(got.length);
+        if (!Arrays.equals(got, expected) && !Arrays.equals(got, server)) {
+            byte[] ref = expected != null ? expected : server;
+            long bad = differing(got, ref);
+            synchronized (REPORT) {
+                REPORT.corruptBytesServed += bad;
+            }
+            REPORT.problem(name + ":" + rel + ": read " + got.length + " bytes through the mount, " + bad
+                    + " differ from both the oracle and the server's copy");
+        }
+        return got;
+    }
+
+    private static long differing(byte[] a, byte[] b) {
+        if (b == null) return a.length;
+        long n = Math.abs(a.length - b.length);
+        for (int i = 0; i < Math.min(a.length, b.length); i++) if (a[i] != b[i]) n++;
+        return n;
+    }
+
+    /** Seeds a file on the server (before indexing) and tells the oracle each writer starts from it. */
+    private byte[] seed(String rel, byte[] content, String... writers) throws IOException {
+        Path p = tree.resolve(rel);
+        Files.createDirectories(p.getParent());
+        Files.write(p, content);
+        for (String w : writers) oracle.existing(w, rel, content);
+        return content;
+    }
+
+    // ---------------------------------------------------------------- checks after recovery
+
+    /** Waits until mount {@code name} has no queued operation and the server no temporary file. */
+    private void drain(String name, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            JamRunner.Result st = jam.run("status", name, "--json");
+            last = st.toString();
+            if (st.exitCode() == 0 && st.out().contains("\"pending\":0")) return;
+            Thread.sleep(250);
+        }
+        JamProcess p = mounts.get(name);
+        throw new AssertionError("the upload queue of " + name + " did not drain within " + seconds + " s; temporaries "
+                + temporaries() + "\n" + last + "\n" + (p == null ? "" : p.output()));
+    }
+
+    private List<Path> temporaries() throws IOException {
+        try (Stream<Path> s = Files.walk(tree)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(".jam-tmp-")).toList();
+        }
+    }
+
+    /** Every acknowledged write of every writer must be on the server (or a conflict copy of it). */
+    private void verifyServer(String when) throws Exception {
+        List<String> problems = new ArrayList<>();
+        for (Path t : temporaries()) {
+            synchronized (REPORT) {
+                if (REPORT.orphanTemporaries.add(jam.home.getFileName() + "/" + tree.relativize(t))) {
+                    REPORT.problems.add(when + ": temporary file left on the server: " + tree.relativize(t) + " (" + Files.size(t) + " bytes)");
+                }
+            }
+        }
+        for (WriteOracle.Record r : oracle.records()) {
+            WriteOracle.Check c = WriteOracle.check(r, tree);
+            REPORT.checked(c.bytesChecked());
+            if (c.problem() != null) {
+                synchronized (REPORT) {
+                    REPORT.bytesLost += c.bytesLost();
+                }
+                REPORT.problem(when + ": " + c.problem());
+                problems.add(c.problem());
+            }
+        }
+        assertTrue(problems.isEmpty(), when + ": " + problems + "\n" + String.join("\n", outputs));
+    }
+
+    /** A file of {@code name} whose content was dropped here ({@code remote}) must have its acknowledged version on the server. */
+    private void checkDrops(String name, String when) throws Exception {
+        Path mnt = mountpoints.get(name);
+        for (WriteOracle.Record r : oracle.records()) {
+            if (!r.writer.equals(name) || r.last == null || !Files.exists(mnt.resolve(r.path))) continue;
+            String state = timed("getfattr " + r.path, () -> MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", r.path));
+            if (!state.equals("remote")) continue;
+            WriteOracle.Check c = WriteOracle.check(r, tree);
+            if (c.problem() != null) {
+                synchronized (REPORT) {
+                    REPORT.unverifiedDrops++;
+                }
+                REPORT.problem(when + ": dropped without a verified remote copy: " + c.problem());
+            }
+        }
+    }
+
+    private String state(String name, String rel) throws Exception {
+        return timed("getfattr " + rel, () -> MountSupport.run(mountpoints.get(name), "getfattr", "--only-values", "-n", "user.jam.state", rel));
+    }
+
+    private static byte[] random(long seed, int size) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private void awaitTemporary(int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (temporaries().isEmpty() && System.nanoTime() < deadline) Thread.sleep(2);
+        assertFalse(temporaries().isEmpty(), "the upload never started");
+    }
+
+    // ---------------------------------------------------------------- the faults
+
+    /**
+     * kill -9 at each write and upload point, for a new file, a changed file and a delta upload: the
+     * server never holds a half-written file under the real name, and after a clean start every
+     * acknowledged version is there; the replaced version is kept under .jam/versions.
+     */
+    @Test
+    @Order(1)
+    void killAtEveryWriteAndUploadPoint() throws Exception {
+        byte[] big = seed("docs/big.bin", random(10, 4 << 20), "m");
+        profile("m", server.port(), "1s");
+
+        // a new file: killed as its close is recorded, then at each upload step
+        byte[] a1 = random(11, 300_000);
+        start("m", "write.recorded");
+        oracle.attempted("m", "docs/a.txt", a1);
+        try {
+            timed("write docs/a.txt", () -> Files.write(mountpoints.get("m").resolve("docs/a.txt"), a1));
+            oracle.acked("m", "docs/a.txt", a1); // close returned before the kill: acknowledged
+        } catch (IOException diedInClose) {
+            // killed inside close: not acknowledged, but recorded, so it must still arrive (checked below)
+        }
+        awaitKilledAt("m", "write.recorded", 30);
+        assertFalse(Files.exists(tree.resolve("docs/a.txt")));
+
+        start("m", "upload.sent");
+        awaitKilledAt("m", "upload.sent", 60);
+        assertFalse(Files.exists(tree.resolve("docs/a.txt")), "a file under the real name before its commit");
+
+        start("m", "upload.committed");
+        awaitKilledAt("m", "upload.committed", 60);
+        assertEquals(WriteOracle.sha256(a1), WriteOracle.sha256(Files.readAllBytes(tree.resolve("docs/a.txt"))),
+                "a recorded close must reach the server whole");
+        oracle.acked("m", "docs/a.txt", a1); // from here it must survive like any acknowledged write
+
+        // a changed file (whole upload)
+        byte[] a2 = random(12, 280_000);
+        start("m", "upload.sent");
+        write("m", "docs/a.txt", a2);
+        awaitKilledAt("m", "upload.sent", 60);
+        assertArrayEquals(a1, Files.readAllBytes(tree.resolve("docs/a.txt")), "the old version, whole, until the commit");
+        start("m", "upload.committed");
+        awaitKilledAt("m", "upload.committed", 60);
+        if (!Arrays.equals(a2, Files.readAllBytes(tree.resolve("docs/a.txt")))) {
+            // BUG (reported): the kill at upload.committed of the new file left the server with a1 while the catalog
+            // still expects no file; a2, written before the queue re-ran, no longer "already holds the local
+            // content", so the queue takes a1 for someone else's and uploads a2 as a conflict copy.
+            List<Path> copies = WriteOracle.candidates(tree, "docs/a.txt");
+            assertTrue(copies.size() == 2 && Arrays.equals(a2, Files.readAllBytes(copies.get(1))),
+                    "a2 neither under its name nor as a conflict copy: " + copies);
+            REPORT.workaround("spurious conflict copy after a kill between commit and record");
+            REPORT.problem("docs/a.txt: kill at upload.committed of a new file, edited again before restart: "
+                    + "the edit became a conflict copy " + copies.get(1).getFileName() + " (both kept, nothing lost)");
+        }
+
+        // a delta upload (4 MiB file, 64 KiB changed)
+        start("m", "upload.sent");
+        patch("m", "docs/big.bin", 1 << 20, random(13, 64 << 10));
+        awaitKilledAt("m", "upload.sent", 60);
+        assertArrayEquals(big, Files.readAllBytes(tree.resolve("docs/big.bin")), "the old version, whole, until the commit");
+        start("m", "upload.committed");
+        awaitKilledAt("m", "upload.committed", 60);
+
+        start("m");
+        drain("m", 60);
+        verifyServer("after upload-point kills");
+        assertArrayEquals(oracle.last("m", "docs/big.bin"), Files.readAllBytes(tree.resolve("docs/big.bin")));
+        readAndCheck("m", "docs/a.txt");
+        readAndCheck("m", "docs/big.bin");
+        // versions kept (design rule 4): a1 and the original big.bin were replaced on the server
+        assertTrue(versionsHold("docs/a.txt", a1) || Arrays.equals(a1, Files.readAllBytes(tree.resolve("docs/a.txt"))),
+                "a1 neither under its name nor kept under .jam/versions");
+        assertTrue(versionsHold("docs/big.bin", big), "the original big.bin not kept under .jam/versions");
+        stop("m");
+    }
+
+    private boolean versionsHold(String rel, byte[] content) throws IOException {
+        Path dir = tree.resolve(".jam/versions").resolve(rel);
+        if (!Files.isDirectory(dir)) return false;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) if (Arrays.equals(Files.readAllBytes(p), content)) return true;
+        }
+        return false;
+    }
+
+    private static void assertArrayEquals(byte[] expected, byte[] actual) {
+        assertEquals(WriteOracle.sha256(expected), WriteOracle.sha256(actual));
+    }
+
+    private static void assertArrayEquals(byte[] expected, byte[] actual, String message) {
+        assertEquals(WriteOracle.sha256(expected), WriteOracle.sha256(actual), message);
+    }
+
+    /**
+     * kill -9 during a stash through the mount, after the server copy was verified and after the
+     * cache file was deleted: the file reads back correctly afterwards (fetched again), and nothing
+     * is dropped without a verified copy — including a file stashed right after it was written.
+     */
+    @Test
+    @Order(2)
+    void killDuringStash() throws Exception {
+        seed("docs/s1.bin", random(20, 3 << 20), "m");
+        seed("docs/s2.txt", random(21, 50_000), "m");
+        profile("m", server.port(), "3s");
+        Path mnt = mountpoints.get("m");
+
+        for (String point : List.of("stash.verified", "stash.deleted")) {
+            start("m", point);
+            readAndCheck("m", "docs/s1.bin");
+            assertEquals("cached", state("m", "docs/s1.bin"));
+            JamRunner.Result stash = stashUntilDropped(mnt.resolve("docs/s1.bin"));
+            assertTrue(stash.exitCode() != 0, "the stash should have died with the mount: " + stash);
+            awaitKilledAt("m", point, 30);
+            start("m");
+            readAndCheck("m", "docs/s1.bin");
+            checkDrops("m", "after a kill at " + point);
+            stop("m");
+            JamRunner.Result fsck = jam.run("fsck", "m", "--offline");
+            assertEquals(0, fsck.exitCode(), "fsck after a kill at " + point + ": " + fsck);
+        }
+
+        // a file written and stashed at once: uploaded first, or kept
+        start("m");
+        readAndCheck("m", "docs/s2.txt");
+        write("m", "docs/fresh.txt", random(22, 70_000));
+        write("m", "docs/s2.txt", random(23, 40_000));
+        JamRunner.Result stash = jam.run("stash", mnt.resolve("docs").toString());
+        assertEquals(0, stash.exitCode(), stash.toString());
+        checkDrops("m", "stash right after writes");
+        drain("m", 60);
+        verifyServer("after stashes");
+        for (String f : List.of("docs/s1.bin", "docs/s2.txt", "docs/fresh.txt")) readAndCheck("m", f);
+        stop("m");
+    }
+
+    /**
+     * {@code jam stash PATH}, again while it answers "dropped 0 files" without a reason.
+     * BUG (reported): right after a download, the catalog does not yet record the content (Transfers
+     * flushes completed downloads about once a second), and CacheOps.stash skips the file silently.
+     */
+    private JamRunner.Result stashUntilDropped(Path path) throws Exception {
+        JamRunner.Result r = null;
+        for (int i = 0; i < 20; i++) {
+            r = jam.run("stash", path.toString());
+            if (r.exitCode() != 0 || !r.out().contains("dropped 0 files") || r.out().contains("kept ")) return r;
+            REPORT.workaround("stash right after a read dropped 0 files silently (retried)");
+            Thread.sleep(250);
+        }
+        return r;
+    }
+
+    /** kill -9 during a large download (at a named point and at a random moment), then read it whole. */
+    @Test
+    @Order(3)
+    void killDuringDownload() throws Exception {
+        seed("docs/large.bin", random(30, 64 << 20), "m");
+        profile("m", server.port(), "1s");
+        Path file = mountpoints.get("m").resolve("docs/large.bin");
+
+        start("m", "download.chunk");
+        assertReadFails(file);
+        awaitKilledAt("m", "download.chunk", 30);
+
+        start("m");
+        AtomicBoolean some = new AtomicBoolean();
+        Future<Long> reader = CALLS.submit(() -> {
+            long n = 0;
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 16];
+                for (int r; (r = in.read(buf)) > 0; ) {
+                    n += r;
+                    if (n > (8 << 20)) some.set(true);
+                }
+            } catch (IOException killed) {
+                // the mount died under us
+            }
+            return n;
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!some.get() && System.nanoTime() < deadline) Thread.sleep(1);
+        assertTrue(some.get(), "the download never got going");
+        kill("m", "kill -9 during a download");
+        long read = reader.get(HUNG_SECONDS, TimeUnit.SECONDS);
+        assertTrue(read < (64 << 20), "the read finished before the kill; make the file larger");
+
+        start("m");
+        readAndCheck("m", "docs/large.bin");
+        assertEquals("cached", state("m", "docs/large.bin"));
+        stop("m");
+        assertEquals(0, jam.run("fsck", "m", "--offline").exitCode());
+    }
+
+    private static void assertReadFails(Path file) throws Exception {
+        boolean failed = timed("read " + file.getFileName(), () -> {
+            try {
+                Files.readAllBytes(file);
+                return false;
+            } catch (IOException e) {
+                return true;
+            }
+        });
+        assertTrue(failed, "the read survived a kill of the mount?");
+    }
+
+    /**
+     * kill -9 while a program writes many files, rewrites some, and fsyncs some mid-file: every
+     * write acknowledged before the kill (close or fsync) reaches the server after a restart.
+     */
+    @Test
+    @Order(4)
+    void killBetweenCloses() throws Exception {
+        profile("m", server.port(), "1s");
+        Path mnt = mountpoints.get("m");
+        for (int round = 0; round < 2; round++) {
+            start("m");
+            AtomicBoolean stop = new AtomicBoolean();
+            int r0 = round;
+            Future<Integer> writer = CALLS.submit(() -> {
+                Random rnd = new Random(40 + r0);
+                int done = 0;
+                try {
+                    while (!stop.get()) {
+                        String rel = "docs/w" + rnd.nextInt(12) + ".bin";
+                        byte[] content = random(rnd.nextLong(), 1_000 + rnd.nextInt(400_000));
+                        if (rnd.nextInt(3) == 0) {
+                            // fsync half-way: the first half is acknowledged before close
+                            int half = content.length / 2;
+                            oracle.attempted("m", rel, content);
+                            try (FileChannel ch = FileChannel.open(mnt.resolve(rel), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                                ch.write(ByteBuffer.wrap(content, 0, half));
+                                ch.force(true);
+                                oracle.acked("m", rel, Arrays.copyOf(content, half));
+                                oracle.attempted("m", rel, content);
+                                ch.write(ByteBuffer.wrap(content, half, content.length - half), half);
+                            }
+                            oracle.acked("m", rel, content);
+                        } else {
+                            oracle.attempted("m", rel, content);
+                            Files.write(mnt.resolve(rel), content);
+                            oracle.acked("m", rel, content);
+                        }
+                        done++;
+                    }
+                } catch (IOException killed) {
+                    // the mount died under us
+                }
+                return done;
+            });
+            Thread.sleep(2_500 + round * 1_500L);
+            kill("m", "kill -9 between closes");
+            int files = writer.get(HUNG_SECONDS, TimeUnit.SECONDS);
+            assertTrue(files > 3, "too few writes before the kill: " + files);
+        }
+        start("m");
+        drain("m", 90);
+        verifyServer("after kills between closes");
+        for (WriteOracle.Record r : oracle.records()) {
+            if (Files.exists(mnt.resolve(r.path))) readAndCheck("m", r.path);
+        }
+        stop("m");
+    }
+
+    /**
+     * The connection cut (and new ones black-holed) mid-upload by a TCP proxy, then sshd restarted
+     * mid-upload: the uploads finish when the server is back; reads through the mount never hang.
+     */
+    @Test
+    @Order(5)
+    void connectionCutAndSshdRestartMidUpload() throws Exception {
+        seed("docs/cached.txt", random(50, 100_000), "m");
+        seed("docs/remote-only.bin", random(51, 2 << 20), "m");
+        proxy = new TcpProxy(server.port());
+        profile("m", proxy.port(), "1s");
+        start("m");
+        readAndCheck("m", "docs/cached.txt");
+
+        write("m", "docs/up.bin", random(52, 64 << 20));
+        awaitTemporary(60);
+        proxy.cut(Duration.ofSeconds(6));
+        REPORT.fault("connection cut + black hole 6 s mid-upload");
+        // while the link is dead: cached files read at once, a remote-only file fails (or succeeds) without hanging
+        readAndCheck("m", "docs/cached.txt");
+        try {
+            readAndCheck("m", "docs/remote-only.bin");
+        } catch (IOException expected) {
+            // EIO while the server is unreachable is fine; a hang is not (timed)
+        }
+        drain("m", 120);
+        verifyServer("after the connection cut");
+
+        write("m", "docs/up.bin", random(53, 64 << 20));
+        awaitTemporary(60);
+        server.restart();
+        REPORT.fault("sshd restarted mid-upload");
+        drain("m", 120);
+        verifyServer("after the sshd restart");
+        readAndCheck("m", "docs/up.bin");
+        readAndCheck("m", "docs/remote-only.bin");
+        stop("m");
+    }
+
+    /**
+     * Cache files damaged while jam was stopped (deleted, truncated, extended, overwritten with the
+     * same size): the next read returns the server's bytes, and fsck is clean afterwards.
+     */
+    @Test
+    @Order(6)
+    void cacheFilesDamagedWhileStopped() throws Exception {
+        for (int i = 0; i < 4; i++) seed("docs/c" + i + ".bin", random(60 + i, 200_000 + i), "m");
+        profile("m", server.port(), "1s");
+        start("m");
+        for (int i = 0; i < 4; i++) readAndCheck("m", "docs/c" + i + ".bin");
+        stop("m");
+
+        Path cache = jam.home.resolve(".cache/jam/m/content");
+        long[] ids = new long[4];
+        try (Catalog c = Catalog.open(jam.home.resolve(".local/share/jam/m/catalog.db"))) {
+            for (int i = 0; i < 4; i++) ids[i] = c.lookup("docs/c" + i + ".bin").orElseThrow().id();
+        }
+        Files.delete(contentFile(cache, ids[0]));
+        REPORT.fault("cache file deleted while stopped");
+        try (RandomAccessFile f = new RandomAccessFile(contentFile(cache, ids[1]).toFile(), "rw")) {
+            f.setLength(1000);
+        }
+        REPORT.fault("cache file truncated while stopped");
+        Files.write(contentFile(cache, ids[2]), random(99, 5000), StandardOpenOption.APPEND);
+        REPORT.fault("cache file extended while stopped");
+        try (RandomAccessFile f = new RandomAccessFile(contentFile(cache, ids[3]).toFile(), "rw")) {
+            f.seek(4096);
+            f.write(random(98, 4096));
+        }
+        REPORT.fault("cache file overwritten (same size) while stopped");
+
+        start("m");
+        for (int i = 0; i < 4; i++) readAndCheck("m", "docs/c" + i + ".bin");
+        stop("m");
+        JamRunner.Result fsck = jam.run("fsck", "m", "--offline");
+        assertEquals(0, fsck.exitCode(), fsck.toString());
+        assertTrue(fsck.out().contains("no problems found"), fsck.out());
+    }
+
+    private static Path contentFile(Path content, long id) {
+        return content.resolve(String.format("%02x", id & 0xff)).resolve(Long.toString(id));
+    }
+
+    /**
+     * Two machines (profiles with separate caches) change the same server file, one upload after the
+     * other: both versions survive, one under the name and one as a conflict copy; stashing on both
+     * afterwards drops nothing without a verified copy.
+     */
+    @Test
+    @Order(7)
+    void twoMachinesEditTheSameFile() throws Exception {
+        seed("docs/shared.txt", random(70, 30_000), "a", "b");
+        profile("a", server.port(), "1s");
+        profile("b", server.port(), "4s");
+        start("a");
+        start("b");
+        readAndCheck("a", "docs/shared.txt");
+        readAndCheck("b", "docs/shared.txt");
+        write("a", "docs/shared.txt", random(71, 31_000));
+        write("b", "docs/shared.txt", random(72, 32_000));
+        REPORT.fault("two machines edit one file");
+        drain("a", 60);
+        drain("b", 60);
+        verifyServer("after two machines edited one file");
+        List<Path> copies = WriteOracle.candidates(tree, "docs/shared.txt");
+        assertEquals(2, copies.size(), "expected the file and one conflict copy: " + copies);
+
+        for (String m : List.of("a", "b")) {
+            JamRunner.Result st = jam.run("stash", mountpoints.get(m).resolve("docs").toString());
+            assertEquals(0, st.exitCode(), st.toString());
+            checkDrops(m, "stash on " + m + " after the conflict");
+        }
+        verifyServer("after stashing on both");
+        for (String m : List.of("a", "b")) readAndCheck(m, "docs/shared.txt");
+        stop("a");
+        stop("b");
+    }
+}
