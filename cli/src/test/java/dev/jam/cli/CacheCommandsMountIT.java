@@ -14,6 +14,10 @@ import org.junit.jupiter.api.Timeout;
 /** {@code jam checkout} and {@code jam stash} through a running mount's control socket. */
 @Timeout(120)
 class CacheCommandsMountIT {
+    private static String perms(Path p) throws java.io.IOException {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
+
     @Test
     void checkoutAndStashGoThroughTheRunningMount() throws Exception {
         MountSupport.assumeFuse();
@@ -37,6 +41,21 @@ class CacheCommandsMountIT {
                 assertEquals(0, co.exitCode(), co.toString());
                 assertTrue(co.out().contains("pinned d: 4 files"), co.out());
                 assertEquals("pinned", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "d/f2"));
+                // private by default: the mount, the control socket, the cache and the catalog
+                String mountinfo = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                        .filter(l -> l.contains(" " + mnt + " ")).findFirst().orElseThrow();
+                assertTrue(mountinfo.contains("default_permissions"), mountinfo);
+                assertTrue(!mountinfo.contains("allow_other"), mountinfo);
+                Path socket = Control.socketFor(new Env(jam.env), "local");
+                assertEquals("rw-------", perms(socket));
+                assertEquals("rwx------", perms(socket.getParent()));
+                Path cache = jam.home.resolve(".cache/jam/local");
+                assertEquals("rwx------", perms(cache));
+                try (var files = Files.walk(cache.resolve("content"))) {
+                    for (Path f : files.filter(Files::isRegularFile).toList()) assertEquals("rw-------", perms(f), f.toString());
+                }
+                assertEquals("rw-------", perms(jam.home.resolve(".local/share/jam/local/catalog.db")));
+                assertEquals("rwx------", perms(jam.home.resolve(".local/share/jam/local")));
                 assertEquals("50000", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", "d/f2"));
                 JamRunner.Result stash = jam.run("stash", "--unpin", mnt.resolve("d").toString());
                 assertEquals(0, stash.exitCode(), stash.toString());
