@@ -26,7 +26,7 @@ import java.util.function.Consumer;
  */
 public final class CacheOps {
     private static final Logger log = LoggerFactory.getLogger(CacheOps.class);
-    private static final int PARALLEL = 4;
+    private static final int PARALLEL = 8;
 
     private final JamFs fs;
     private final Catalog catalog;
@@ -165,18 +165,21 @@ public final class CacheOps {
         if (anyChanged && !fs.writeBack().drain(uploadWait)) {
             kept.add("uploads did not finish within " + uploadWait.toSeconds() + " s (see jam status); files changed here were kept");
         }
-        boolean canHash = store.hashAlgorithms().contains(HashAlgorithm.SHA256);
+        List<Entry> candidates = new ArrayList<>();
         for (Entry listed : files) {
             Entry e = catalog.get(listed.id()).orElse(null);
             if (e == null || e.cachedBytes() <= 0 && !e.state().isPrecious()) continue;
-            String path = catalog.pathOf(e.id());
             if (e.state().isPrecious()) {
-                kept.add(path + ": changed here, not uploaded yet");
+                kept.add(catalog.pathOf(e.id()) + ": changed here, not uploaded yet");
                 continue;
             }
-            String why = verifyForDrop(store, e, canHash);
-            if (why != null) {
-                kept.add(path + ": " + why);
+            candidates.add(e);
+        }
+        java.util.Map<Long, String> why = verifyForDrop(store, candidates);
+        for (Entry e : candidates) {
+            String path = catalog.pathOf(e.id());
+            if (why.get(e.id()) != null) {
+                kept.add(path + ": " + why.get(e.id()));
                 continue;
             }
             Faults.point("stash.verified");
@@ -192,28 +195,46 @@ public final class CacheOps {
         return new StashReport(dropped, freed, kept);
     }
 
-    /** Why the server's copy of {@code e} cannot be trusted as its content right now, or null if it can. */
-    String verifyForDrop(RemoteStore store, Entry e, boolean canHash) throws IOException {
-        String remotePath = catalog.remotePathOf(e.id());
-        RemoteEntry r;
-        try {
-            r = store.stat(remotePath);
-        } catch (NoSuchFileException gone) {
-            return "gone from the server";
+    /**
+     * For each of {@code files}: why its server copy cannot be trusted as its content right now,
+     * or null (absent) when it can. Trusted: the server still has the version recorded (size and
+     * mtime), a SHA-256 of that version was verified when it was downloaded or uploaded, and where
+     * the server can hash, its hash now equals that one (one command per hundred files over exec).
+     */
+    java.util.Map<Long, String> verifyForDrop(RemoteStore store, List<Entry> files) throws IOException {
+        java.util.Map<Long, String> why = new java.util.HashMap<>();
+        List<Entry> toHash = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
+        for (Entry e : files) {
+            String remotePath = catalog.remotePathOf(e.id());
+            RemoteEntry r;
+            try {
+                r = store.stat(remotePath);
+            } catch (NoSuchFileException gone) {
+                why.put(e.id(), "gone from the server");
+                continue;
+            }
+            if (!r.isFile() || r.size() != e.remoteSize() || r.mtimeMillis() != e.remoteMtime()) {
+                why.put(e.id(), "the server's copy changed since this machine saw it (run jam refresh)");
+            } else if (e.remoteHash() == null) {
+                why.put(e.id(), "no verified hash of the server's copy is recorded");
+            } else {
+                toHash.add(e);
+                paths.add(remotePath);
+            }
         }
-        if (!r.isFile() || r.size() != e.remoteSize() || r.mtimeMillis() != e.remoteMtime()) {
-            return "the server's copy changed since this machine saw it (run jam index)";
+        if (!toHash.isEmpty() && store.hashAlgorithms().contains(HashAlgorithm.SHA256)) {
+            List<Optional<String>> hashes = store.hashes(paths, HashAlgorithm.SHA256);
+            for (int i = 0; i < toHash.size(); i++) {
+                Optional<String> h = hashes.get(i);
+                if (h.isEmpty() || !("sha256:" + h.get()).equals(toHash.get(i).remoteHash())) {
+                    why.put(toHash.get(i).id(), "the server's copy does not match (hash differs)");
+                }
+            }
         }
-        if (e.remoteHash() == null) {
-            return "no verified hash of the server's copy is recorded";
-        }
-        if (canHash) {
-            Optional<String> h = store.hash(remotePath, HashAlgorithm.SHA256);
-            if (h.isEmpty() || !("sha256:" + h.get()).equals(e.remoteHash())) return "the server's copy does not match (hash differs)";
-        }
-        // without a server hash: same size and mtime as the version whose SHA-256 was verified when it was
-        // downloaded or uploaded (the bookkeeping design rule 1 allows)
-        return null;
+        // without a server hash: same size and mtime as the version whose SHA-256 was verified when it
+        // was downloaded or uploaded (the bookkeeping design rule 1 allows)
+        return why;
     }
 
     private void collectFiles(Entry e, List<Entry> out) {

@@ -82,8 +82,7 @@ public final class Stasher {
         List<String> dropped = new ArrayList<>();
         List<String> kept = new ArrayList<>();
         long freed = 0;
-        RemoteStore store = null;
-        boolean canHash = false;
+        List<Entry> due = new ArrayList<>();
         long afterAtime = Long.MIN_VALUE;
         long afterId = 0;
         while (true) {
@@ -98,28 +97,33 @@ public final class Stasher {
                 if (dryRun) {
                     dropped.add(path);
                     freed += c.cachedBytes();
-                    continue;
+                } else {
+                    catalog.get(c.id()).ifPresent(due::add);
                 }
-                if (store == null) {
-                    store = fs.remote().store(); // unreachable: nothing is dropped
-                    String wiped = looksWiped(store);
-                    if (wiped != null) {
-                        log.error("stasher stopped: {}", wiped);
-                        return record(new Pass(List.of(), 0, List.of(), wiped), false);
+            }
+        }
+        if (!due.isEmpty()) {
+            RemoteStore store = fs.remote().store(); // unreachable: nothing is dropped
+            String wiped = looksWiped(store);
+            if (wiped != null) {
+                log.error("stasher stopped: {}", wiped);
+                return record(new Pass(List.of(), 0, List.of(), wiped), false);
+            }
+            CacheOps ops = new CacheOps(fs);
+            for (int from = 0; from < due.size(); from += 500) {
+                List<Entry> part = due.subList(from, Math.min(due.size(), from + 500));
+                java.util.Map<Long, String> why = ops.verifyForDrop(store, part);
+                for (Entry e : part) {
+                    String path = catalog.pathOf(e.id());
+                    if (why.get(e.id()) != null) {
+                        kept.add(path + ": " + why.get(e.id()));
+                        continue;
                     }
-                    canHash = store.hashAlgorithms().contains(dev.jam.remote.HashAlgorithm.SHA256);
-                }
-                Entry e = catalog.get(c.id()).orElse(null);
-                if (e == null) continue;
-                String why = new CacheOps(fs).verifyForDrop(store, e, canHash);
-                if (why != null) {
-                    kept.add(path + ": " + why);
-                    continue;
-                }
-                long bytes = fs.transfers().evict(c.id());
-                if (bytes > 0) {
-                    dropped.add(path);
-                    freed += bytes;
+                    long bytes = fs.transfers().evict(e.id());
+                    if (bytes > 0) {
+                        dropped.add(path);
+                        freed += bytes;
+                    }
                 }
             }
         }

@@ -183,6 +183,22 @@ public interface RemoteStore extends AutoCloseable {
      */
     Optional<String> hash(String path, HashAlgorithm algorithm) throws IOException;
 
+    /**
+     * The hashes of many files at once, in order (empty where the server cannot hash or the file
+     * is not a regular file). Stores that run a command per hash batch them.
+     */
+    default List<Optional<String>> hashes(List<String> paths, HashAlgorithm algorithm) throws IOException {
+        List<Optional<String>> out = new java.util.ArrayList<>();
+        for (String p : paths) {
+            try {
+                out.add(hash(p, algorithm));
+            } catch (java.nio.file.FileSystemException notAFile) {
+                out.add(Optional.empty());
+            }
+        }
+        return out;
+    }
+
     /** Removes temporary files left below {@code dir} by interrupted writes; returns how many. */
     int cleanTemporaries(String dir) throws IOException;
 

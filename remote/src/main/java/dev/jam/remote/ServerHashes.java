@@ -163,6 +163,31 @@ final class ServerHashes {
         return HexFormat.of().formatHex(hash);
     }
 
+    /**
+     * The hashes of {@code absPaths} by one command over exec ({@link Method#EXEC} only): a shell
+     * loop running {@code tool} on each file in turn, one output line each, "-" for a file it
+     * could not read. Names reach the shell single-quoted.
+     */
+    static List<Optional<String>> execHashes(SftpConnection c, Capability cap, List<String> absPaths, HashAlgorithm algorithm,
+                                             Duration timeout) throws IOException {
+        String tool = cap.commands().get(algorithm);
+        StringBuilder cmd = new StringBuilder("for f in");
+        for (String p : absPaths) cmd.append(' ').append(shellQuote(p));
+        cmd.append("; do ").append(tool).append(" < \"$f\" 2>/dev/null || echo -; done");
+        Exec r = exec(c, cmd.toString(), timeout);
+        String[] lines = r.stdout.split("\n");
+        int hexLength = algorithm.newDigest().getDigestLength() * 2;
+        if (lines.length < absPaths.size()) throw new IOException(tool + " over exec answered " + lines.length + " of " + absPaths.size() + " hashes");
+        List<Optional<String>> out = new ArrayList<>();
+        for (int i = 0; i < absPaths.size(); i++) {
+            String l = lines[i].strip();
+            String hex = l.length() >= hexLength ? l.substring(0, hexLength).toLowerCase(java.util.Locale.ROOT) : "";
+            boolean ok = hex.length() == hexLength && hex.chars().allMatch(ch -> (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+            out.add(ok ? Optional.of(hex) : Optional.empty());
+        }
+        return out;
+    }
+
     private static String execHash(SftpConnection c, String tool, String absPath, HashAlgorithm algorithm, Duration timeout)
             throws IOException {
         Exec r = exec(c, tool + " < " + shellQuote(absPath), timeout);

@@ -603,6 +603,22 @@ public abstract class RemoteStoreContract {
     }
 
     @Test
+    void manyHashesAtOnceMatchOneByOne() throws IOException {
+        Files.createDirectories(root.resolve("h"));
+        List<String> paths = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Files.write(root.resolve("h/f " + i + "'q"), random(1000 * i, 40 + i));
+            paths.add("h/f " + i + "'q");
+        }
+        paths.add("h/missing");
+        org.junit.jupiter.api.Assumptions.assumeTrue(store.hashAlgorithms().contains(HashAlgorithm.SHA256), "this server cannot hash");
+        List<Optional<String>> all = store.hashes(paths, HashAlgorithm.SHA256);
+        assertEquals(6, all.size());
+        for (int i = 0; i < 5; i++) assertEquals(Optional.of(sha256(random(1000 * i, 40 + i))), all.get(i), paths.get(i));
+        assertEquals(Optional.empty(), all.get(5));
+    }
+
+    @Test
     void streamedAndPositionedWritesDoNotMix() throws IOException {
         Files.writeString(root.resolve("f"), "content");
         try (AtomicWrite w = store.write("f")) {
