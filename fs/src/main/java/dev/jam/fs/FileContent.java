@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.util.HexFormat;
 
 /**
@@ -28,8 +29,14 @@ import java.util.HexFormat;
 final class FileContent {
     private static final Logger log = LoggerFactory.getLogger(FileContent.class);
 
-    /** Granularity of fetches for reads away from the stream. */
-    static final int BLOCK = 64 * 1024;
+    /**
+     * Granularity of fetches for reads away from the stream: a page, so a random 4 KiB read
+     * costs one round trip and 4 KiB (64 KiB blocks made each such read 2-3 times slower;
+     * larger reads are fetched whole anyway, sequential ones by the stream).
+     */
+    static final int BLOCK = 4 * 1024;
+    /** Step of {@link #loadWhole}'s waits. */
+    private static final long LOAD_STEP = 1L << 20;
     /** Files up to this size are fetched whole and verified before any byte is served. */
     static final long WHOLE_FILE_LIMIT = 4L << 20;
     /** A read this far ahead of the stream waits for it instead of fetching on its own. */
@@ -55,6 +62,13 @@ final class FileContent {
     private boolean complete;
     private boolean finishing;
     private long lastReadEnd = -1;
+    /**
+     * The remote file kept open for block fetches (one round trip per fetch instead of two), when
+     * the store offers one; lent to one fetch at a time, closed by {@link #retire}.
+     */
+    private SeekableByteChannel rangeReader;
+    private boolean closed;             // retired: nothing is lent or kept any more
+    private boolean noRangeReader;      // the store offers none
     // local changes (guarded by this): ranges written since the remote version, null when unknown
     private RangeSet dirty;
     private long mtime;
@@ -316,7 +330,7 @@ final class FileContent {
     void loadWhole() throws IOException {
         long pos = 0;
         while (!isComplete()) {
-            long end = Math.min(size, pos + BLOCK * 16L);
+            long end = Math.min(size, pos + LOAD_STEP);
             if (pos < size) {
                 await(pos, end);
                 pos = end;
@@ -511,6 +525,7 @@ final class FileContent {
 
     /** Copies remote bytes {@code [from, to)} into the cache file, publishing progress as it goes. */
     private void copyFromRemote(long from, long to, boolean isStream) throws IOException {
+        if (!isStream && copyThroughRangeReader(from, to)) return;
         String path = transfers.remotePath(id);
         byte[] buf = new byte[(int) Math.max(1, Math.min(CHUNK, to - from))];
         long pos = from;
@@ -523,33 +538,90 @@ final class FileContent {
                     if (failure != null) return;
                 }
                 int n = in.read(buf, 0, (int) Math.min(buf.length, to - pos));
-                if (n < 0) {
-                    IOException short_ = new IOException(path + " on the server is shorter than the catalog says ("
-                            + pos + " of " + size + " bytes): run 'jam index' to refresh");
-                    synchronized (this) {
-                        failure = short_;
-                        notifyAll();
-                    }
-                    throw short_;
-                }
-                transfers.reserve(n, id); // the budget: may evict others first, or refuse (ENOSPC)
-                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-                long p = pos;
-                while (bb.hasRemaining()) p += channel.write(bb, p);
-                boolean overtaken;
-                synchronized (this) {
-                    have.add(pos, pos + n);
-                    if (isStream) streamPos = pos + n;
-                    notifyAll();
-                    // a stream stops where another fetch got there first, and looks for the next gap
-                    overtaken = isStream && pos + n < to && (have.contains(pos + n, pos + n + 1) || pending.contains(pos + n, pos + n + 1));
-                }
+                if (n < 0) throw shorterThanCatalog(path, pos);
+                put(buf, pos, n, isStream);
                 pos += n;
-                transfers.countDownloaded(n);
-                Faults.point("download.chunk");
-                if (overtaken) return;
+                if (isStream && overtaken(pos, to)) return;
             }
         }
+    }
+
+    /**
+     * A block fetch through the file's {@link #rangeReader} (opened on first use, when the store
+     * offers a {@link SeekableByteChannel}): one round trip, no open per block. False when the
+     * store offers none; the caller fetches as usual.
+     */
+    private boolean copyThroughRangeReader(long from, long to) throws IOException {
+        SeekableByteChannel r;
+        synchronized (this) {
+            if (closed || noRangeReader || failure != null) return false;
+            r = rangeReader;
+            rangeReader = null;
+        }
+        String path = transfers.remotePath(id);
+        if (r == null) {
+            InputStream in = transfers.remote().store().read(path, from, 0); // opens the file, requests nothing
+            if (!(in instanceof SeekableByteChannel ch)) {
+                in.close();
+                synchronized (this) {
+                    noRangeReader = true;
+                }
+                return false;
+            }
+            r = ch;
+        }
+        boolean keep = false;
+        try {
+            byte[] buf = new byte[(int) Math.min(CHUNK, to - from)];
+            long pos = from;
+            r.position(from);
+            while (pos < to) {
+                int n = r.read(ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, to - pos)));
+                if (n < 0) throw shorterThanCatalog(path, pos);
+                put(buf, pos, n, false);
+                pos += n;
+            }
+            keep = true;
+            return true;
+        } finally {
+            synchronized (this) {
+                if (keep && !closed && rangeReader == null) {
+                    rangeReader = r;
+                    r = null;
+                }
+            }
+            if (r != null) r.close(); // after a failure the next fetch opens the file afresh
+        }
+    }
+
+    private IOException shorterThanCatalog(String path, long pos) {
+        IOException short_ = new IOException(path + " on the server is shorter than the catalog says ("
+                + pos + " of " + size + " bytes): run 'jam index' to refresh");
+        synchronized (this) {
+            failure = short_;
+            notifyAll();
+        }
+        return short_;
+    }
+
+    /** Writes {@code n} fetched bytes at {@code pos} into the cache file (within the budget) and publishes them. */
+    private void put(byte[] buf, long pos, int n, boolean isStream) throws IOException {
+        transfers.reserve(n, id); // the budget: may evict others first, or refuse (ENOSPC)
+        ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+        long p = pos;
+        while (bb.hasRemaining()) p += channel.write(bb, p);
+        synchronized (this) {
+            have.add(pos, pos + n);
+            if (isStream) streamPos = pos + n;
+            notifyAll();
+        }
+        transfers.countDownloaded(n);
+        Faults.point("download.chunk");
+    }
+
+    /** A stream stops where another fetch got there first, and looks for the next gap. */
+    private synchronized boolean overtaken(long pos, long to) {
+        return pos < to && (have.contains(pos, pos + 1) || pending.contains(pos, pos + 1));
     }
 
     /** If every byte is here, verifies the file and marks it cached (once). */
@@ -617,6 +689,19 @@ final class FileContent {
 
     /** Persists what is held (PARTIAL ranges) and closes the cache file. */
     void retire() {
+        SeekableByteChannel r;
+        synchronized (this) {
+            closed = true;
+            r = rangeReader;
+            rangeReader = null;
+        }
+        if (r != null) {
+            try {
+                r.close();
+            } catch (IOException e) {
+                log.debug("closing the remote file of {}: {}", transfers.describe(id), e.toString());
+            }
+        }
         try {
             boolean done;
             byte[] ranges;

@@ -11,6 +11,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ProtocolException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.SeekableByteChannel;
 import java.util.ArrayDeque;
 
 /**
@@ -29,8 +33,15 @@ import java.util.ArrayDeque;
  *
  * <p>If the connection drops, the file is opened again at the current position through a new
  * connection (at most twice per stream). Not thread-safe, like any InputStream.
+ *
+ * <p>It is also a read-only {@link SeekableByteChannel} over the same open handle, for callers
+ * that fetch scattered ranges of one file (one round trip each, no open per range):
+ * {@link #position(long)} moves anywhere (requests in flight are dropped), and
+ * {@link #read(ByteBuffer)} fills the buffer from the position with its requests pipelined,
+ * requesting nothing past the buffer's end (no read-ahead, no end-of-file probe) and returning
+ * fewer bytes only at the end of the file. {@link #size()} is the size when the file was opened.
  */
-final class PipelinedReader extends InputStream {
+final class PipelinedReader extends InputStream implements SeekableByteChannel {
     private static final Logger log = LoggerFactory.getLogger(PipelinedReader.class);
     static final int MAX_BYTES_IN_FLIGHT = Integer.getInteger("jam.sftp.readAhead", 16 << 20);
     private static final int INITIAL_WINDOW = 2;
@@ -49,14 +60,19 @@ final class PipelinedReader extends InputStream {
     private final String path;
     private final Reopener reopener;
     private final ReadBudget budget;
-    /** Offset where the caller's range ends ({@link Long#MAX_VALUE}: the end of the file); nothing past it is requested. */
-    private final long end;
+    /**
+     * Offset where the caller's range ends ({@link Long#MAX_VALUE}: the end of the file); nothing
+     * past it is requested. Channel reads set it to the end of their buffer.
+     */
+    private long end;
     private final ArrayDeque<Request> inflight = new ArrayDeque<>();
     private SftpConnection conn;
     private JamSftpClient client;
     private byte[] handle;
     /** Size when opened, or -1 once the file proved larger. */
     private long size;
+    /** Size when opened (or reopened), for {@link #size()}. */
+    private long openedSize;
     private int chunk;
     private int window = INITIAL_WINDOW;
     private int maxWindow;
@@ -93,6 +109,7 @@ final class PipelinedReader extends InputStream {
         client = conn.client;
         handle = file.handle();
         size = file.size();
+        openedSize = size;
         chunk = conn.readChunk;
         maxWindow = Math.max(INITIAL_WINDOW, MAX_BYTES_IN_FLIGHT / chunk);
         nextRequest = position;
@@ -281,6 +298,78 @@ final class PipelinedReader extends InputStream {
         }
         inflight.clear();
         probeInFlight = false;
+    }
+
+    // ---- SeekableByteChannel: scattered ranges through one handle --------------------------------
+
+    /**
+     * Reads {@code dst.remaining()} bytes from the position (fewer only at the end of the file;
+     * -1 when the position is at or past it), all requests in flight at once; nothing past the
+     * buffer is requested.
+     */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        if (closed) throw new ClosedChannelException();
+        if (!dst.hasRemaining()) return 0;
+        if (dataPos == dataEnd && inflight.isEmpty()) {
+            // a fresh range: exactly the buffer, no small first request, no read-ahead past it
+            end = position + dst.remaining();
+            nextRequest = position;
+            eof = false;
+            firstRequest = false;
+            window = maxWindow;
+        }
+        int total = 0;
+        while (dst.hasRemaining()) {
+            if (dataPos == dataEnd && !fill()) break;
+            int n = Math.min(dst.remaining(), dataEnd - dataPos);
+            dst.put(data, dataPos, n);
+            dataPos += n;
+            position += n;
+            total += n;
+        }
+        return total == 0 ? -1 : total;
+    }
+
+    @Override
+    public long position() {
+        return position;
+    }
+
+    /** Moves the read position; buffered data and requests in flight are dropped unless it stays put. */
+    @Override
+    public PipelinedReader position(long newPosition) throws IOException {
+        if (closed) throw new ClosedChannelException();
+        if (newPosition < 0) throw new IllegalArgumentException("negative position " + newPosition);
+        if (newPosition == position) return this;
+        dataPos = dataEnd;
+        dropInflight();
+        position = newPosition;
+        nextRequest = newPosition;
+        eof = false;
+        return this;
+    }
+
+    /** The size of the file when it was opened (or reopened). */
+    @Override
+    public long size() throws IOException {
+        if (closed) throw new ClosedChannelException();
+        return openedSize;
+    }
+
+    @Override
+    public int write(ByteBuffer src) {
+        throw new NonWritableChannelException();
+    }
+
+    @Override
+    public SeekableByteChannel truncate(long size) {
+        throw new NonWritableChannelException();
+    }
+
+    @Override
+    public boolean isOpen() {
+        return !closed;
     }
 
     @Override
