@@ -1139,11 +1139,14 @@ public final class Catalog implements AutoCloseable {
         /** Commits what was done so far and briefly lets other threads use the catalog. */
         public void checkpoint() throws SQLException {
             conn.commit();
+            // others use the connection meanwhile: leave it as they expect it (auto-commit), not mid-batch
+            conn.setAutoCommit(true);
             db.unlock();
             try {
                 publish();
             } finally {
                 db.lock();
+                conn.setAutoCommit(false);
             }
         }
 

@@ -107,6 +107,38 @@ class CatalogTest {
     }
 
     @Test
+    void changesBetweenABatchsCheckpointsLeaveTheBatchIntact() throws Exception {
+        try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+            Thread other = new Thread(() -> {
+                while (!done.get()) {
+                    try {
+                        int n = made.getAndIncrement();
+                        c.change(ch -> ch.insertLocal(Catalog.ROOT_ID, "local-" + n, Entry.Kind.FILE, 0, 1, 0644, null));
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                }
+            });
+            other.start();
+            try {
+                c.batch(b -> {
+                    for (int i = 0; i < 300; i++) {
+                        b.insert(Catalog.ROOT_ID, file("remote-" + i, i));
+                        b.checkpoint();
+                    }
+                    return null;
+                });
+            } finally {
+                done.set(true);
+                other.join();
+            }
+            assertEquals(300 + made.get(), c.stats().files());
+        }
+    }
+
+    @Test
     void failedBatchLeavesNothingBehind() throws Exception {
         try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
             assertThrows(IOException.class, () -> c.batch(b -> {
