@@ -9,6 +9,7 @@ ensure_packages() {
     local missing=() have
     have() { command -v "$1" >/dev/null 2>&1; }
     have python3 || missing+=(python3)
+    [[ -x /usr/bin/time ]] || missing+=(time)
     have ssh-keygen || missing+=(openssh-client)
     have sftp || missing+=(openssh-client)
     [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)

@@ -19,6 +19,7 @@ CACHES_DROPPED=1
 SSHD_PID=
 RUN=0
 JAM=()
+JAM_JAR=""  # the jar jam runs from (the copy, or cli/target/jam.jar with BENCH_JAM_SNAPSHOT=0)
 JAM_RUN=()
 JAM_READY=0
 JAM_MOUNT_OK=0
@@ -76,9 +77,11 @@ setup_jam() {
     if [[ "${BENCH_JAM_SNAPSHOT:-1}" == 1 ]]; then
         # one jar for the whole run, even if someone rebuilds cli/target/jam.jar meanwhile
         cp "$REPO/cli/target/jam.jar" "$SESSION/jam.jar"
+        JAM_JAR="$SESSION/jam.jar"
         # shellcheck disable=SC2206 # BENCH_JAM_JAVA_OPTS is split into JVM options on purpose
-        JAM=(java ${BENCH_JAM_JAVA_OPTS:-} -jar "$SESSION/jam.jar")
+        JAM=(java ${BENCH_JAM_JAVA_OPTS:-} -jar "$JAM_JAR")
     else
+        JAM_JAR="$REPO/cli/target/jam.jar"
         JAM=("$REPO/jam")
     fi
     JAM_RUN=(env HOME="$JAMHOME" XDG_CONFIG_HOME="$JAMHOME/.config" XDG_CACHE_HOME="$JAMHOME/.cache"
@@ -168,6 +171,7 @@ mount_start() {
     t0=$(date +%s%N)
     case $s in
         jam)
+            JAM_LOG_MARK=$( (wc -l <"$LOGS/jam-mount.log") 2>/dev/null || echo 0)
             "${JAM_RUN[@]}" mount bench >>"$LOGS/jam-mount.log" 2>&1 &
             ;;
         sshfs)
@@ -214,11 +218,21 @@ mount_stop() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+    [[ $s == jam ]] && jam_log_check
     if mountpoint -q "$m"; then
         [[ "${2:-}" == cleanup ]] || anomaly "$s left $m mounted after its process ended (run $RUN); lazy-unmounted"
         fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     fi
     unset "MPID[$s]"
+}
+
+# Reports the ERROR and WARN lines jam's mount logged since it was started, with the phase.
+JAM_LOG_MARK=0
+jam_log_check() {
+    local line
+    while IFS= read -r line; do
+        anomaly "jam mount logged, in the phase of ${PHASE:-?} (run $RUN): ${line:0:300}"
+    done < <(tail -n +$((JAM_LOG_MARK + 1)) "$LOGS/jam-mount.log" 2>/dev/null | grep -E '^\[(ERROR|WARN)\]' | sort -u | head -5)
 }
 
 # Empties the system's own cache (jam: fresh cache dir + fresh catalog; rclone: VFS cache) and the kernel's.
@@ -236,9 +250,11 @@ cold_reset() {
 
 up() { [[ $1 == local ]] || mount_start "$1"; }
 # phase SYSTEM WORKLOAD...: mounts; when that fails, the phase's workloads are recorded as failed
+PHASE=""
 phase() {
     local s=$1 k
     shift
+    PHASE="$*"
     up "$s" && return 0
     for k in "$@"; do record "$s" "$k" "FAIL:the mount did not come up"; done
     return 1

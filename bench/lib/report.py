@@ -68,13 +68,68 @@ def workloads(m):
            "the SSH connection, with Ethernet/IP/TCP headers (14 + 20 + 32 bytes a packet). "
            "SSH payload: the TCP byte counters (`ss -ti`: bytes_received + bytes_sent) of the sshd's connections, "
            "no headers, only this sshd — the figure to trust when the machine's loopback is not quiet." % (delay, rwb)),
+        ("Cache policy: checkout, stash, the stasher", [
+            ("co_cold", "Fetch %s files of %s KiB and the %s file, cold (%s MiB): jam `jam checkout` through the mount, "
+             "sftp one `get -r` + `get` session, sshfs `cp -r` to local disk" % (m["SMALL_N"], m["SMALL_KB"], mid, m.get("CO_MB", "?")),
+             "MiB/s", True),
+            ("stash", "`jam stash` of %s of those files (checked out, then unpinned): one command naming them, start until it exits"
+             % m.get("STASH_N", "?"), "s", False),
+            ("stash_lo", "same: loopback bytes (`lo` TX) while it runs", "KiB", False),
+            ("stash_ssh", "same: SSH payload on the bench sshd's connections, both directions", "KiB", False),
+            ("stash_ssh_up", "same: SSH payload, client to server only", "KiB", False),
+            ("stash_idle", "loopback traffic in the 1 s of quiet before it (other processes)", "KiB/s", False),
+            ("pass_cold", "Stasher pass, `jam stash --auto --dry-run`, catalog of %s files, kernel caches dropped" % fnum(m.get("STASHER_FILES")), "s", False),
+            ("pass_cold_rss", "same: peak RSS", "MiB", False),
+            ("pass_cold_listed", "same: files it would stash", "files", False),
+            ("pass_warm", "same again, the catalog in the page cache", "s", False),
+            ("pass_warm_rss", "same: peak RSS", "MiB", False),
+            ("pass_cap", "same with the heap capped (`java -Xmx%s`)" % m.get("STASHER_HEAP", "?"), "s", False),
+            ("pass_cap_rss", "same: peak RSS", "MiB", False),
+            ("pass_tenth", "Stasher pass over a catalog of %s files (a tenth), kernel caches dropped" % fnum(tenth(m)), "s", False),
+            ("pass_tenth_rss", "same: peak RSS", "MiB", False),
+            ("pass_tenth_listed", "same: files it would stash", "files", False),
+            ("pass_empty", "Stasher pass over an empty catalog (JVM start, profile, catalog open)", "s", False),
+            ("pass_empty_rss", "same: peak RSS", "MiB", False),
+        ], "*Checkout*: the cache is cold (jam: fresh cache dir and catalog, freshly started mount; kernel caches dropped for "
+           "all). jam's time is the whole `jam checkout %s/small %s/mid.bin` command, its JVM start included (see *jam CLI "
+           "start* in Setup); it pins and downloads (several files at a time) through the mount's control socket, and the figure "
+           "counts only when every file then shows `user.jam.state` = pinned with all its bytes held and reads back equal "
+           "to the served files. raw sftp: `get -r small` + `get mid.bin` in one `sftp -b` session, setup subtracted. "
+           "sshfs: `cp -r small mid.bin` from a freshly started mount. sftp and sshfs write to the same local disk as jam's "
+           "cache and their copies are compared with the served files; nothing calls `fsync`. "
+           "*Stash*: right after the checkout, on the same mount, `jam checkout --unpin small` then one `jam stash` naming "
+           "the first %s files (each path is one request to the mount); afterwards those must be remote (none held) and "
+           "the rest still held; loopback and SSH bytes are counted as in the delta row. "
+           "*Stasher pass*: a profile of its own (no mount; a `file://` remote holding one file) whose catalog is "
+           "synthetic (`lib/catalog.py`, written into the empty catalog jam creates, so in jam's own schema): %s files "
+           "in %s directories (top directories of 100 subdirectories of up to 100 files), %s %% of them cached (the rest remote), sizes 1 KiB "
+           "to 4 MiB, access times spread over the last year, one subdirectory pinned; rules `%s`. The dry run lists every "
+           "file it would stash (%s expected) and must list exactly those. Peak RSS from `/usr/bin/time -v` (the whole JVM)."
+           % ("$M", "$M", m.get("STASH_N", "?"), fnum(m.get("STASHER_FILES")), fnum(m.get("STASHER_DIRS")),
+              m.get("STASHER_CACHED_PCT", "?"), m.get("STASHER_RULES", "?"), fnum(m.get("STASHER_EXPECTED")))),
         ("Setup", [
             ("mount_start", "Mount start (spawn until `mountpoint -q`)", "ms", False),
             ("jam_cached_wait", "jam: from the end of the cold read until big.bin shows `user.jam.state` = cached", "s", False),
             ("jam_index", "`jam index` of the whole data set into an empty catalog", "s", False),
+            ("jam_cli_start", "jam CLI start: `jam --version` (a JVM start; part of every jam command's time)", "s", False),
             ("sftp_setup", "OpenSSH session setup (`sftp -b` with only `pwd`; subtracted from the raw sftp figures)", "ms", False),
         ]),
     ]
+
+
+def fnum(v):
+    """'1000000' -> '1,000,000'; anything else as it is."""
+    try:
+        return "{:,}".format(int(v))
+    except (TypeError, ValueError):
+        return v if v is not None else "?"
+
+
+def tenth(m):
+    try:
+        return int(m["STASHER_FILES"]) // 10
+    except (KeyError, ValueError):
+        return "?"
 
 
 def groups(m):
@@ -227,6 +282,8 @@ def main():
         p("| %s | %s | %s |" % t)
     p("")
     write_targets = [
+        chk("wnew_close", "new %s MiB file written through the mount, `open` until `close` returns: ≤ rclone's time (≥ rclone)" % m["MID_MB"],
+            rel("rclone", "wnew_close", 1, False)),
         chk("wnew_upload", "new %s MiB file: upload after the quiet period ≤ 1.2 × raw sftp `put`" % m["MID_MB"],
             rel("sftp", "wnew_upload", 1.2, False)),
         chk("wsmall_create", "creating %s files of 4 KiB ≥ 3 × sshfs" % m["SMALL_N"], rel("sshfs", "wsmall_create", 3, True)),
@@ -241,6 +298,47 @@ def main():
         for t in write_targets:
             p("| %s | %s | %s |" % t)
         p("")
+    def stash_bytes(j):
+        ssh = median("jam", "stash_ssh")
+        if ssh is None:
+            raise TypeError
+        content = int(m["STASH_N"]) * int(m["SMALL_KB"])
+        return ssh <= 0.1 * content, "SSH payload %s KiB vs 10 %% of %s KiB (`lo` TX %s KiB)" % (
+            fmt(ssh), fmt(content), fmt(j))
+
+    def flat(j):
+        small = median("jam", "pass_tenth_rss")
+        if small is None:
+            raise TypeError
+        return j <= 1.25 * small, "%s MiB vs 1.25 × %s MiB (%s files) = %s MiB" % (fmt(j), fmt(small), fnum(tenth(m)), fmt(1.25 * small))
+
+    cache_targets = [
+        chk("co_cold", "`jam checkout` of small/ and mid.bin, cold ≥ 0.8 × raw sftp `get`", rel("sftp", "co_cold", 0.8, True)),
+        chk("co_cold", "`jam checkout` of small/ and mid.bin, cold ≥ 3 × sshfs `cp -r`", rel("sshfs", "co_cold", 3, True)),
+        chk("stash", "`jam stash` of %s clean, verified cached files < 2 s" % m.get("STASH_N", "?"), lambda j: (j < 2, fmt(j) + " s")),
+        chk("stash_lo", "… moving no bulk data: SSH payload ≤ 10 % of the files' content", stash_bytes),
+        chk("pass_cold", "stasher pass (dry run) over a catalog of %s files < 5 s" % fnum(m.get("STASHER_FILES")), lambda j: (j < 5, fmt(j) + " s")),
+        chk("pass_cold_rss", "… memory flat: peak RSS with %s files ≤ 1.25 × with a tenth of them" % fnum(m.get("STASHER_FILES")), flat),
+    ]
+    if any(t[2] != "n/a (no jam figure)" for t in cache_targets):
+        p("## jam's cache-policy targets")
+        p("")
+        p("| Target | jam (median) | |")
+        p("|---|---|---|")
+        for t in cache_targets:
+            p("| %s | %s | %s |" % t)
+        p("")
+        cap, cap_ok = median("jam", "pass_cap"), ("jam", "pass_cap") in data
+        listed = median("jam", "pass_cold_listed")
+        if listed is not None:
+            p("The dry run listed %s files to stash (with a tenth of the catalog: %s). With the heap capped at `-Xmx%s` "
+              "the pass over the whole catalog %s."
+              % (fnum(int(listed)), fnum(int(median("jam", "pass_tenth_listed") or 0)), m.get("STASHER_HEAP", "?"),
+                 ("completed in %s s with a peak RSS of %s MiB (uncapped: %s MiB): what it keeps fits in that heap, the rest "
+                  "of the uncapped RSS is heap the JVM grew instead of collecting"
+                  % (fmt(cap), fmt(median("jam", "pass_cap_rss")), fmt(median("jam", "pass_cold_rss"))))
+                 if cap_ok else ("failed (see Failures)" if ("jam", "pass_cap") in fails else "was not run")))
+            p("")
     if "FSX" in m:
         p("## fsx soak (fs `FsxIT`)")
         p("")
