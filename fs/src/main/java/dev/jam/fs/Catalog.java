@@ -940,7 +940,8 @@ public final class Catalog implements AutoCloseable {
         return withDb(() -> {
             List<Long> out = new ArrayList<>();
             try (Statement s = conn.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT id FROM entries WHERE state IN (3, 4) AND kind = 0"
+                 ResultSet rs = s.executeQuery("SELECT id FROM entries WHERE state IN (3, 4) AND kind = 0 AND parent <> " + DETACHED
+                         + " AND name NOT LIKE '.fuse\\_hidden%' ESCAPE '\\'"
                          + " AND id NOT IN (SELECT entry FROM queue WHERE op = 'upload' AND entry IS NOT NULL)")) {
                 while (rs.next()) out.add(rs.getLong(1));
             }

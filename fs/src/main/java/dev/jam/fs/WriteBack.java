@@ -201,7 +201,7 @@ public final class WriteBack implements AutoCloseable {
 
     /** Whether the queue is empty and nothing is being sent (tests, status). */
     public boolean idle() {
-        return !busy && catalog.headOp().isEmpty();
+        return !busy && catalog.headOp().isEmpty() && catalog.changedWithoutUpload().isEmpty();
     }
 
     /**
@@ -247,6 +247,11 @@ public final class WriteBack implements AutoCloseable {
             head = catalog.headOp();
         }
         if (head.isEmpty()) {
+            // every file changed here must have its upload queued: a safety net for any path that missed it
+            if (!catalog.changedWithoutUpload().isEmpty()) {
+                recover();
+                return;
+            }
             pause(60_000);
             return;
         }
