@@ -420,6 +420,7 @@ public final class WriteBack implements AutoCloseable {
     // ---- uploads --------------------------------------------------------------------------
 
     private void upload(RemoteStore store, Catalog.QueuedOp op) throws IOException {
+        long gen = transfers.modificationCount(op.entry()); // before the row: a write after this shows as a change
         Optional<Entry> found = catalog.get(op.entry());
         if (found.isEmpty() || !found.get().isFile() || !found.get().state().isPrecious() || JamFs.isHidden(found.get().name())) {
             done(op); // removed here meanwhile, already uploaded, or removed while open (local only)
@@ -427,7 +428,6 @@ public final class WriteBack implements AutoCloseable {
         }
         Entry e = found.get();
         String path = op.path();
-        long gen = transfers.modificationCount(e.id());
         Optional<RemoteEntry> there = statOrEmpty(store, path);
         boolean conflict = false;
         if (there.isPresent()) {
@@ -488,7 +488,12 @@ public final class WriteBack implements AutoCloseable {
         // no write may start between "unchanged since it was read" and "recorded as the clean version"
         transfers.exclusively(e.id(), () -> {
             FileContent live = transfers.peek(e.id());
-            clean[0] = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
+            // the bytes sent were the first r.size() of the content when it was read: clean only if nothing was
+            // written since and the file still has exactly that size (its catalog row may have been read before
+            // a close recorded a longer file)
+            long sizeNow = live != null ? live.size : catalog.get(e.id()).map(Entry::size).orElse(-1L);
+            clean[0] = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges())
+                    && sizeNow == r.size();
             catalog.change(c -> {
                 if (c.get(e.id()).isEmpty()) {
                     c.dequeue(op.seq());
@@ -687,7 +692,9 @@ public final class WriteBack implements AutoCloseable {
                                 String localPath, Optional<Entry> parent, Optional<Entry> slot) throws IOException {
         String path = op.path();
         FileContent live = transfers.peek(e.id());
-        boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges());
+        long sizeNow = live != null ? live.size : catalog.get(e.id()).map(Entry::size).orElse(-1L);
+        boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges())
+                && sizeNow == sent.result().size();
         catalog.change(c -> {
             Entry cur = c.get(e.id()).orElse(null);
             if (cur != null) {
