@@ -470,14 +470,29 @@ public final class Catalog implements AutoCloseable {
      */
     public <T> T change(ChangeWork<T> work) throws IOException {
         Change c = new Change();
-        T result;
+        // published in commit order: under the lock, into listings already loaded (never loading one)
+        T result = transaction(() -> work.run(c), () -> c.published.forEach(Runnable::run));
+        for (Long dir : c.removedDirs) dirs.invalidate(dir);
+        return result;
+    }
+
+    @FunctionalInterface
+    private interface TxWork<T> {
+        T run() throws IOException, SQLException;
+    }
+
+    /**
+     * Runs {@code work} as one transaction holding {@link #db}; {@code afterCommit} (may be null)
+     * runs right after the commit, still holding it. Rolled back on any failure.
+     */
+    private <T> T transaction(TxWork<T> work, Runnable afterCommit) throws IOException {
         db.lock();
         try {
             conn.setAutoCommit(false);
-            result = work.run(c);
+            T result = work.run();
             conn.commit();
-            // published in commit order: under the lock, into listings already loaded (never loading one)
-            for (Runnable r : c.published) r.run();
+            if (afterCommit != null) afterCommit.run();
+            return result;
         } catch (SQLException e) {
             rollbackQuietly();
             throw new IOException("catalog " + file + ": " + e.getMessage(), e);
@@ -492,8 +507,6 @@ public final class Catalog implements AutoCloseable {
             }
             db.unlock();
         }
-        for (Long dir : c.removedDirs) dirs.invalidate(dir);
-        return result;
     }
 
     @FunctionalInterface
@@ -1011,25 +1024,9 @@ public final class Catalog implements AutoCloseable {
      */
     public <T> T batch(BatchWork<T> work) throws IOException {
         Batch b = new Batch();
-        db.lock();
         try {
-            conn.setAutoCommit(false);
-            T result = work.run(b);
-            conn.commit();
-            return result;
-        } catch (SQLException e) {
-            rollbackQuietly();
-            throw new IOException("catalog " + file + ": " + e.getMessage(), e);
-        } catch (IOException | RuntimeException e) {
-            rollbackQuietly();
-            throw e;
+            return transaction(() -> work.run(b), null);
         } finally {
-            try {
-                conn.setAutoCommit(true);
-            } catch (SQLException e) {
-                log.error("catalog {}: cannot leave transaction: {}", file, e.getMessage());
-            }
-            db.unlock();
             b.publish();
         }
     }
