@@ -121,7 +121,12 @@ final class MountCommand implements Callable<Integer> {
         try (Mounted m = Mounted.start(catalog, remote, settings)) {
             Path mountpoint = settings.mountpoint();
             Thread hook = new Thread(() -> {
-                m.close();
+                try {
+                    m.close();
+                } catch (RuntimeException e) {
+                    // still wait for the caller and exit: an exception here must not turn a clean stop into 143
+                    System.err.println("jam: while unmounting " + mountpoint + ": " + e.getMessage());
+                }
                 try {
                     if (closed.await(15, TimeUnit.SECONDS)) {
                         out.flush();
@@ -129,6 +134,7 @@ final class MountCommand implements Callable<Integer> {
                         // a requested, clean unmount is a success, not "killed by SIGTERM" (143)
                         Runtime.getRuntime().halt(Mounts.isMounted(mountpoint) ? ExitCodes.FAILURE : ExitCodes.OK);
                     }
+                    System.err.println("jam: the catalog of " + mountpoint + " was not closed within 15 s of the unmount; exiting anyway");
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

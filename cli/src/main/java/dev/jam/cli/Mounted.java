@@ -38,6 +38,7 @@ final class Mounted implements AutoCloseable {
     private final RemoteAccess remote;
     private final Path cacheDir;
     private final ScheduledExecutorService refresher;
+    private boolean closed;
 
     private Mounted(JamFs fs, Mount mount, Control control, Catalog catalog, RemoteAccess remote, Path cacheDir,
                     ScheduledExecutorService refresher) {
@@ -112,8 +113,15 @@ final class Mounted implements AutoCloseable {
         mount.await();
     }
 
+    /**
+     * Unmounts and stops everything beside the mount. Safe to call from several threads at once
+     * (a shutdown hook and the thread that saw the mount end): the first does the work and the
+     * others wait for it, so nobody closes the catalog under a file system still shutting down.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         if (refresher != null) refresher.shutdownNow();
         if (control != null) control.close();
         mount.close();

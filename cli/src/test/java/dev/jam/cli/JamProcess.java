@@ -22,6 +22,7 @@ final class JamProcess implements AutoCloseable {
     final Process process;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final List<String> seen = new ArrayList<>();
+    private final Thread reader;
 
     JamProcess(Map<String, String> env, String... args) throws IOException {
         if (!Files.exists(JAR)) throw new IllegalStateException(JAR + " is missing: run mvn package first");
@@ -31,7 +32,7 @@ final class JamProcess implements AutoCloseable {
         pb.environment().putAll(env);
         process = pb.start();
         process.getOutputStream().close();
-        Thread reader = new Thread(() -> {
+        reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) lines.add(line);
             } catch (IOException ignored) {
@@ -69,7 +70,15 @@ final class JamProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Everything printed so far (all of it once the process has ended). */
     String output() {
+        if (!process.isAlive()) {
+            try {
+                reader.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         List<String> rest = new ArrayList<>(seen);
         lines.drainTo(rest);
         seen.clear();
