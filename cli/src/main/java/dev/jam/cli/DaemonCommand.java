@@ -30,9 +30,20 @@ final class DaemonCommand implements Callable<Integer> {
         this.context = context;
     }
 
-    private record Running(Profile profile, CacheLock lock, MountCommand.Opened opened, Mounted mounted) {
-        void close() {
-            mounted.close();
+    private record Running(Profile profile, CacheLock lock, MountCommand.Opened opened, Mounted mounted,
+                           java.util.concurrent.atomic.AtomicBoolean closed) {
+        Running(Profile profile, CacheLock lock, MountCommand.Opened opened, Mounted mounted) {
+            this(profile, lock, opened, mounted, new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
+        /** Unmounts and closes the profile once, whoever calls first (the shutdown hook or the main thread). */
+        synchronized void close() {
+            if (closed.getAndSet(true)) return;
+            try {
+                mounted.close();
+            } catch (RuntimeException e) {
+                log.warn("unmounting {}: {}", profile.name(), e.getMessage());
+            }
             try {
                 opened.close();
             } catch (java.io.IOException e) {

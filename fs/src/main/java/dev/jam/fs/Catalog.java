@@ -54,6 +54,13 @@ public final class Catalog implements AutoCloseable {
     private static final String COLUMNS =
             "id, parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, remote_hash, state, cached_bytes, atime";
 
+    /**
+     * How many entries the listing cache holds by default: about 50 MB of heap (an entry with its
+     * name and map node takes ~200 bytes), which covers the trees people browse at once and keeps
+     * a catalog of millions of entries from growing the heap with every directory visited.
+     */
+    public static final long DEFAULT_CACHED_ENTRIES = 250_000;
+
     private final Path file;
     private final Connection conn;
     /** Guards {@link #conn} and every statement on it. */
@@ -77,7 +84,7 @@ public final class Catalog implements AutoCloseable {
 
     /** Opens (creating if needed) the catalog at {@code file}; its directory is made private (0700). */
     public static Catalog open(Path file) throws IOException {
-        return open(file, 1_000_000);
+        return open(file, DEFAULT_CACHED_ENTRIES);
     }
 
     /** As {@link #open(Path)}, caching at most about {@code cacheEntries} entries in memory. */
