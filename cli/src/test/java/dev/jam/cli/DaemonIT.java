@@ -8,6 +8,10 @@ import dev.jam.fs.MountSupport;
 import dev.jam.fs.Mounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -49,5 +53,72 @@ class DaemonIT {
             assertFalse(Mounts.isMounted(mnts[0]), "p0 still mounted after SIGTERM");
             assertFalse(Mounts.isMounted(mnts[1]), "p1 still mounted after SIGTERM");
         }
+    }
+
+    /**
+     * kill -9 of the daemon at the named fault points (all bytes of an upload sent, before its
+     * commit; a fetched chunk written, before it is recorded), then a restart: the stale mount is
+     * cleared, the upload resumes and lands whole, the interrupted download is served intact.
+     */
+    @Test
+    void killedMidUploadAndMidDownloadTheRestartedDaemonLosesNothing() throws Exception {
+        MountSupport.assumeFuse();
+        try (JamRunner jam = new JamRunner()) {
+            Path remote = jam.newDir("remote");
+            Path mnt = jam.home.resolve("mnt");
+            byte[] big = new byte[12 << 20];
+            new Random(7).nextBytes(big);
+            Files.write(remote.resolve("big.bin"), big);
+            assertEquals(0, jam.run("init", "--name", "p", "--remote", remote.toString(), "--mountpoint", mnt.toString()).exitCode());
+            Files.writeString(jam.profileFile("p"), Files.readString(jam.profileFile("p")).replaceAll("write_delay = .*", "write_delay = 200ms"));
+            assertEquals(0, jam.run("index", "p").exitCode());
+            byte[] written = new byte[3 << 20];
+            new Random(8).nextBytes(written);
+
+            // 1. killed with every byte of the upload sent, before the rename on the server
+            try (JamProcess daemon = new JamProcess(withFault(jam.env, "upload.sent"), "daemon")) {
+                daemon.await("running 1 profile", 60);
+                Files.write(mnt.resolve("new.bin"), written);
+                assertTrue(daemon.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the fault point was never reached");
+                assertEquals(137, daemon.process.exitValue(), daemon.output());
+            }
+            assertFalse(Files.exists(remote.resolve("new.bin")), "committed although killed before the commit");
+            try (JamProcess daemon = new JamProcess(jam.env, "daemon")) {
+                daemon.await("running 1 profile", 60); // the dead mount left by the kill is cleared first
+                Path landed = remote.resolve("new.bin");
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!(Files.exists(landed) && Files.size(landed) == written.length) && System.nanoTime() < deadline) Thread.sleep(100);
+                assertTrue(java.util.Arrays.equals(written, Files.readAllBytes(landed)), "the resumed upload did not land intact");
+                try (var files = Files.list(remote)) {
+                    assertEquals(java.util.List.of("big.bin", "new.bin"),
+                            files.map(f -> f.getFileName().toString()).filter(n -> !n.equals(".jam")).sorted().toList(),
+                            "a temporary upload file was left on the server");
+                }
+                assertEquals(0, daemon.terminate(30), daemon.output());
+            }
+
+            // 2. killed in the middle of a download: a reader sees an error, never wrong bytes
+            try (JamProcess daemon = new JamProcess(withFault(jam.env, "download.chunk"), "daemon")) {
+                daemon.await("running 1 profile", 60);
+                MountSupport.Result read = MountSupport.bash(jam.home, Duration.ofSeconds(30), Map.of(), "cat " + mnt.resolve("big.bin") + " > /dev/null");
+                assertTrue(read.exit() != 0, "a read through a killed daemon succeeded: " + read);
+                assertTrue(daemon.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+                assertEquals(137, daemon.process.exitValue(), daemon.output());
+            }
+            try (JamProcess daemon = new JamProcess(jam.env, "daemon")) {
+                daemon.await("running 1 profile", 60);
+                assertTrue(java.util.Arrays.equals(big, Files.readAllBytes(mnt.resolve("big.bin"))), "corrupt bytes served after the restart");
+                assertTrue(java.util.Arrays.equals(written, Files.readAllBytes(mnt.resolve("new.bin"))));
+                assertEquals("cached", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "big.bin"));
+                assertEquals(0, daemon.terminate(30), daemon.output());
+            }
+            assertFalse(Mounts.isMounted(mnt));
+        }
+    }
+
+    private static Map<String, String> withFault(Map<String, String> env, String point) {
+        Map<String, String> e = new HashMap<>(env);
+        e.put("JAVA_TOOL_OPTIONS", "-Djam.fault.kill=" + point);
+        return e;
     }
 }
