@@ -87,6 +87,12 @@ final class FileContent {
         this.have = have;
         this.complete = complete;
         this.mtime = e.mtime();
+        if (e.isSymlink()) {
+            // a symlink has no content of its own, and its target may lie outside the remote root:
+            // nothing is ever fetched through it (the system resolves the target, see readlink)
+            this.failure = new java.nio.file.FileSystemException(transfers.describe(id), null,
+                    "is a symlink (to '" + e.link() + "'): jam never reads through a symlink");
+        }
     }
 
     /** Sets the ranges known to differ from the remote version ({@code null}: unknown) for a changed file. */
@@ -487,7 +493,7 @@ final class FileContent {
         } catch (IOException e) {
             synchronized (this) {
                 if (!cancel) {
-                    log.warn("download of {} failed: {}", transfers.describe(id), e.getMessage());
+                    if (e != failure) log.warn("download of {} failed: {}", transfers.describe(id), e.getMessage()); // else logged when found
                     streamError = e;
                 }
             }
@@ -530,8 +536,12 @@ final class FileContent {
         byte[] buf = new byte[(int) Math.max(1, Math.min(CHUNK, to - from))];
         long pos = from;
         RemoteStore store = transfers.remote().store();
-        // a stream reads ahead to the end of the file; a block fetch asks for its range only
-        try (InputStream in = isStream && to == size ? store.read(path, from) : store.read(path, from, to - from)) {
+        // The fetch that reaches the end of the file checks that the server's file ends there too
+        // (else a copy cut short would pass for complete): a stream reads ahead to the end of the
+        // file anyway (its end-of-file probe is already on its way); a block fetch asks for its
+        // range only, plus one byte when its range is the file's last.
+        boolean last = to == size;
+        try (InputStream in = isStream && last ? store.read(path, from) : store.read(path, from, to - from + (last ? 1 : 0))) {
             while (pos < to) {
                 synchronized (this) {
                     if (isStream && cancel) return;
@@ -539,6 +549,7 @@ final class FileContent {
                 }
                 int n = in.read(buf, 0, (int) Math.min(buf.length, to - pos));
                 if (n < 0) throw shorterThanCatalog(path, pos);
+                if (last && pos + n == to && in.read() >= 0) throw longerThanCatalog(path); // before the last bytes are served
                 put(buf, pos, n, isStream);
                 pos += n;
                 if (isStream && overtaken(pos, to)) return;
@@ -572,12 +583,16 @@ final class FileContent {
         }
         boolean keep = false;
         try {
-            byte[] buf = new byte[(int) Math.min(CHUNK, to - from)];
+            // the read of the file's last bytes asks for one more: there must be none (see copyFromRemote)
+            boolean last = to == size;
+            byte[] buf = new byte[(int) Math.min(CHUNK, to - from) + 1];
             long pos = from;
             r.position(from);
             while (pos < to) {
-                int n = r.read(ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, to - pos)));
+                int want = (int) Math.min(CHUNK, to - pos);
+                int n = r.read(ByteBuffer.wrap(buf, 0, want + (last && pos + want == to ? 1 : 0)));
                 if (n < 0) throw shorterThanCatalog(path, pos);
+                if (n > to - pos) throw longerThanCatalog(path);
                 put(buf, pos, n, false);
                 pos += n;
             }
@@ -595,13 +610,28 @@ final class FileContent {
     }
 
     private IOException shorterThanCatalog(String path, long pos) {
-        IOException short_ = new IOException(path + " on the server is shorter than the catalog says ("
-                + pos + " of " + size + " bytes): run 'jam index' to refresh");
+        return sizeMismatch(path + " on the server is shorter than the catalog says (it ends at byte " + pos + " of " + size + ")");
+    }
+
+    private IOException longerThanCatalog(String path) {
+        return sizeMismatch(path + " on the server is longer than the catalog says (" + size + " bytes)");
+    }
+
+    /**
+     * The server's file does not have the size the catalog gives it (changed since the last
+     * refresh, or a server that lies): a copy padded or cut to the catalog's size would be taken
+     * for the file, so every read fails (EIO) until a refresh brings the catalog's size in line.
+     */
+    private IOException sizeMismatch(String what) {
+        IOException e = new IOException(what + ": not served; 'jam refresh' picks up its current size");
         synchronized (this) {
-            failure = short_;
+            if (failure == null) {
+                failure = e;
+                log.warn("{}", e.getMessage());
+            }
             notifyAll();
+            return failure;
         }
-        return short_;
     }
 
     /** Writes {@code n} fetched bytes at {@code pos} into the cache file (within the budget) and publishes them. */

@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 public final class Names {
     /** Longest name in bytes (UTF-8), as on Linux filesystems. */
     public static final int MAX_NAME_BYTES = 255;
+    /** Longest symlink target in bytes (UTF-8): Linux's PATH_MAX less the terminating NUL. */
+    public static final int MAX_LINK_TARGET_BYTES = 4095;
 
     private Names() {}
 
@@ -45,6 +47,22 @@ public final class Names {
         return path;
     }
 
+    /**
+     * Why the target of a symlink listed by a server cannot be shown faithfully, or {@code null}
+     * if it can. The target is only ever shown (readlink), never followed, so {@code ..} and
+     * absolute targets are fine; a NUL would cut it short, invalid UTF-8 would change it, and one
+     * longer than PATH_MAX could not be read back through the mount.
+     */
+    public static String linkTargetProblem(String target) {
+        if (target == null || target.isEmpty()) return "empty symlink target";
+        if (target.indexOf('\0') >= 0) return "symlink target contains NUL";
+        if (target.indexOf('\uFFFD') >= 0) return "symlink target is not valid UTF-8";
+        if (target.getBytes(StandardCharsets.UTF_8).length > MAX_LINK_TARGET_BYTES) {
+            return "symlink target longer than " + MAX_LINK_TARGET_BYTES + " bytes";
+        }
+        return null;
+    }
+
     /** Throws unless {@code target} can be stored as a symlink's target: not empty, no NUL. */
     static String checkLinkTarget(String target) {
         if (target == null || target.isEmpty()) throw new IllegalArgumentException("empty symlink target");
@@ -68,13 +86,17 @@ public final class Names {
         return path.substring(path.lastIndexOf('/') + 1);
     }
 
-    /** A name made safe for a log line: control characters escaped, length capped. */
+    /**
+     * A name made safe for a log line: control characters escaped, and so are invisible format
+     * characters (a right-to-left override could make a log line read differently); length capped.
+     */
     public static String printable(String name) {
         if (name == null) return "null";
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < name.length() && b.length() < 120; i++) {
             char c = name.charAt(i);
             if (c < 0x20 || c == 0x7f) b.append(String.format("\\x%02x", (int) c));
+            else if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT) b.append(String.format("\\u%04x", (int) c));
             else b.append(c);
         }
         if (b.length() >= 120) b.append("...(").append(name.length()).append(" chars)");

@@ -31,14 +31,20 @@ public interface RemoteStore extends AutoCloseable {
     /** The entry at {@code path}, without following a final symlink. */
     RemoteEntry stat(String path) throws IOException;
 
-    /** The entries of the directory at {@code path}, without {@code .} and {@code ..}. */
+    /**
+     * The entries of the directory at {@code path}, without {@code .} and {@code ..}. Entries a
+     * directory lists twice are returned once (the first). SFTP stores refuse a directory that
+     * lists more than {@link DirListing#MAX_ENTRIES} entries, or answers without ever ending,
+     * with a {@link java.nio.file.FileSystemException} naming it: a server's listing may never end.
+     */
     List<RemoteEntry> list(String path) throws IOException;
 
     /**
      * Walks the whole tree below {@code path} (not including it) and reports every directory's
      * listing to {@code sink}, parents before children. Stores pipeline this (several directory
      * reads in flight); {@code sink} is called from one thread at a time. Directories that are
-     * symlinks are not followed.
+     * symlinks are not followed. A directory that cannot be listed ends the walk with its error
+     * (see {@link #list}); directories not reported to {@code sink} were not seen, not found empty.
      */
     void walk(String path, Consumer<DirListing> sink) throws IOException;
 

@@ -72,7 +72,9 @@ import java.util.function.Consumer;
  * {@link RemoteEntry.Kind#SYMLINK} with their target and walks do not descend them; every
  * operation checks (with LSTAT, pipelined, see {@link PathGuard}) that no directory on its path is
  * a symlink; reads and hashes refuse a symlink itself. Names failing {@link Names#problem} are
- * skipped and logged, as are sockets, devices and FIFOs (jam cannot mirror them).
+ * skipped and logged, as are sockets, devices and FIFOs (jam cannot mirror them), names listed
+ * twice and symlinks whose target {@link Names#linkTargetProblem} refuses. A listing is not
+ * trusted to end: see {@link DirReader} and {@link TreeWalker} for the bounds on what it may hold.
  *
  * <p><b>Uploads</b> go to {@link Temporaries#beside} the target, created exclusively; a target that
  * existed keeps its permission bits, a new file gets the server's default mode.
@@ -82,7 +84,8 @@ import java.util.function.Consumer;
  * 16 MiB), {@code jam.sftp.readBudget} (all streams of a store, 64 MiB), {@code jam.sftp.writeBehind}
  * (4 MiB), {@code jam.sftp.window} (SSH channel window, 32 MiB), {@code jam.sftp.packet} (largest
  * SSH packet accepted, 64 KiB), {@code jam.sftp.walkThreads} (16), {@code jam.sftp.ciphers}
- * (cipher names to prefer).
+ * (cipher names to prefer), {@code jam.maxDirEntries} (most entries one directory may list,
+ * 250,000; see {@link DirListing#MAX_ENTRIES}).
  */
 public final class SftpRemote implements RemoteStore {
     private static final Logger log = LoggerFactory.getLogger(SftpRemote.class);
