@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * instead of beside it. One request line, then reply lines:
  * <pre>
  *   checkout UNPIN PATH          (UNPIN: 0 or 1; PATH relative to the root, may contain spaces)
- *   stash DRY UNPIN PATH
+ *   stash DRY UNPIN PATH[<tab>PATH...]
  *   stash-auto DRY               (what the background stasher would do, now)
  *   transfers                    (replies: transfer HELD SIZE PATH ..., then ok)
  *   refresh                      (the catalog brought in line with the server now)
@@ -128,8 +128,9 @@ final class Control implements AutoCloseable {
                         out.println("ok");
                     }
                     case "stash" -> {
-                        String path = w.length > 3 ? w[3] : "";
-                        Ops.stash(ops, path, w[1].equals("1"), w[2].equals("1"), Duration.ofMinutes(5), text -> out.println("line " + text));
+                        // paths are separated by tabs (jam never accepts a name with a control character)
+                        java.util.List<String> paths = java.util.List.of((w.length > 3 ? w[3] : "").split("\t", -1));
+                        Ops.stash(ops, paths, w[1].equals("1"), w[2].equals("1"), Duration.ofMinutes(5), text -> out.println("line " + text));
                         out.println("ok");
                     }
                     case "refresh" -> {

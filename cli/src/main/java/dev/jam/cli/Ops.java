@@ -40,9 +40,9 @@ final class Ops {
                 StatusCommand.human(p.freedBytes()), dryRun ? "would be freed" : "freed"));
     }
 
-    static void stash(CacheOps ops, String path, boolean dryRun, boolean unpin, Duration uploadWait, Consumer<String> sink)
+    static void stash(CacheOps ops, java.util.List<String> paths, boolean dryRun, boolean unpin, Duration uploadWait, Consumer<String> sink)
             throws IOException, InterruptedException {
-        CacheOps.StashReport r = ops.stash(path, dryRun, unpin, uploadWait);
+        CacheOps.StashReport r = ops.stash(paths, dryRun, unpin, uploadWait);
         for (String d : r.dropped()) sink.accept((dryRun ? "would drop " : "dropped ") + d);
         for (String k : r.kept()) sink.accept("kept " + k);
         sink.accept(String.format("%s %,d files, %s %s", dryRun ? "would drop" : "dropped", r.dropped().size(),

@@ -121,22 +121,37 @@ public final class CacheOps {
      */
     public StashReport stash(String rel, boolean dryRun, boolean unpin, Duration uploadWait)
             throws IOException, InterruptedException {
-        Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
-        fs.flush(); // downloads finished a moment ago count as held
-        if (!unpin && catalog.isPinned(rel)) {
-            throw new IOException((rel.isEmpty() ? "the whole tree" : rel) + " is pinned (jam checkout); add --unpin to stash it anyway");
-        }
-        if (unpin) {
-            for (String p : catalog.pins()) {
-                if (!p.equals(rel) && (p.isEmpty() || rel.startsWith(p + "/"))) {
-                    String pin = p.isEmpty() ? "the whole tree" : p;
-                    throw new IOException(rel + " is pinned through " + pin + "; unpin that (jam checkout --unpin "
-                            + (p.isEmpty() ? "." : p) + ") or stash " + pin + " --unpin");
+        return stash(List.of(rel), dryRun, unpin, uploadWait);
+    }
+
+    /**
+     * As {@link #stash(String, boolean, boolean, Duration)} for several paths at once: every path
+     * is checked before anything is dropped, and the server copies of all their files are
+     * verified together (one batch of stats and server-side hashes, not one per path).
+     */
+    public StashReport stash(List<String> rels, boolean dryRun, boolean unpin, Duration uploadWait)
+            throws IOException, InterruptedException {
+        java.util.Map<Long, Entry> unique = new java.util.LinkedHashMap<>();
+        for (String rel : rels) {
+            Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
+            if (!unpin && catalog.isPinned(rel)) {
+                throw new IOException((rel.isEmpty() ? "the whole tree" : rel) + " is pinned (jam checkout); add --unpin to stash it anyway");
+            }
+            if (unpin) {
+                for (String p : catalog.pins()) {
+                    if (!p.equals(rel) && (p.isEmpty() || rel.startsWith(p + "/"))) {
+                        String pin = p.isEmpty() ? "the whole tree" : p;
+                        throw new IOException(rel + " is pinned through " + pin + "; unpin that (jam checkout --unpin "
+                                + (p.isEmpty() ? "." : p) + ") or stash " + pin + " --unpin");
+                    }
                 }
             }
+            List<Entry> below = new ArrayList<>();
+            collectFiles(top, below);
+            for (Entry e : below) unique.putIfAbsent(e.id(), e);
         }
-        List<Entry> files = new ArrayList<>();
-        collectFiles(top, files);
+        fs.flush(); // downloads finished a moment ago count as held
+        List<Entry> files = new ArrayList<>(unique.values());
         if (!unpin) {
             for (Entry e : files) {
                 if (catalog.isPinned(catalog.pathOf(e.id()))) {
@@ -160,7 +175,7 @@ public final class CacheOps {
             }
             return new StashReport(dropped, freed, kept);
         }
-        if (unpin) unpin(rel);
+        if (unpin) for (String rel : rels) unpin(rel);
         RemoteStore store = fs.remote().store(); // unreachable: nothing is dropped
         if (anyChanged && !fs.writeBack().drain(uploadWait)) {
             kept.add("uploads did not finish within " + uploadWait.toSeconds() + " s (see jam status); files changed here were kept");
@@ -191,7 +206,10 @@ public final class CacheOps {
                 kept.add(path + ": open, or changed meanwhile");
             }
         }
-        if (!dropped.isEmpty()) log.info("stashed {} files below '{}', {} bytes freed", dropped.size(), Names.printable(rel), freed);
+        if (!dropped.isEmpty()) {
+            log.info("stashed {} files below '{}'{}, {} bytes freed", dropped.size(), Names.printable(rels.get(0)),
+                    rels.size() > 1 ? " and " + (rels.size() - 1) + " more paths" : "", freed);
+        }
         return new StashReport(dropped, freed, kept);
     }
 
@@ -199,7 +217,7 @@ public final class CacheOps {
      * For each of {@code files}: why its server copy cannot be trusted as its content right now,
      * or null (absent) when it can. Trusted: the server still has the version recorded (size and
      * mtime), a SHA-256 of that version was verified when it was downloaded or uploaded, and where
-     * the server can hash, its hash now equals that one (one command per hundred files over exec).
+     * the server can hash, its hash now equals that one (one command per batch of up to 500 files over exec).
      */
     java.util.Map<Long, String> verifyForDrop(RemoteStore store, List<Entry> files) throws IOException {
         java.util.Map<Long, String> why = new java.util.HashMap<>();

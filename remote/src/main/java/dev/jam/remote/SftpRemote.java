@@ -844,14 +844,25 @@ public final class SftpRemote implements RemoteStore {
         });
     }
 
-    /** {@inheritDoc} Over exec, one command hashes a hundred files: starting it costs more than hashing a small file. */
+    /**
+     * Files hashed by one command over exec, and the command's length: the server's shell gets it
+     * as one argument, which Linux caps at 128 KiB.
+     */
+    private static final int HASH_BATCH = 500;
+    private static final long HASH_COMMAND_BYTES = 64 * 1024;
+
+    /** {@inheritDoc} Over exec, one command hashes a batch of files: starting it costs more than hashing a small file. */
     @Override
     public List<Optional<String>> hashes(List<String> paths, HashAlgorithm algorithm) throws IOException {
         ServerHashes.Capability cap = hashCapability();
         if (cap.method() != ServerHashes.Method.EXEC || !cap.supports(algorithm)) return RemoteStore.super.hashes(paths, algorithm);
         List<Optional<String>> out = new ArrayList<>();
-        for (int from = 0; from < paths.size(); from += 100) {
-            List<String> batch = paths.subList(from, Math.min(paths.size(), from + 100));
+        for (int from = 0, to; from < paths.size(); from = to) {
+            long length = 0;
+            for (to = from; to < paths.size() && to - from < HASH_BATCH && (to == from || length < HASH_COMMAND_BYTES); to++) {
+                length += paths.get(to).length() * 2L + 64; // generous: the absolute path, quoted
+            }
+            List<String> batch = paths.subList(from, to);
             for (String p : batch) Names.checkPath(p);
             out.addAll(call(batch.get(0), true, c -> {
                 List<String> abs = new ArrayList<>();

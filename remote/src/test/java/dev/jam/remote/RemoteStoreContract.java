@@ -611,11 +611,20 @@ public abstract class RemoteStoreContract {
             paths.add("h/f " + i + "'q");
         }
         paths.add("h/missing");
+        Files.write(root.resolve("h/back\\slash"), random(77, 9));
+        paths.add("h/back\\slash");
+        // more than one batch of an exec hashing command
+        for (int i = 0; i < 620; i++) {
+            Files.write(root.resolve("h/n" + i), random(i % 50, 1000 + i));
+            paths.add("h/n" + i);
+        }
         org.junit.jupiter.api.Assumptions.assumeTrue(store.hashAlgorithms().contains(HashAlgorithm.SHA256), "this server cannot hash");
         List<Optional<String>> all = store.hashes(paths, HashAlgorithm.SHA256);
-        assertEquals(6, all.size());
+        assertEquals(paths.size(), all.size());
         for (int i = 0; i < 5; i++) assertEquals(Optional.of(sha256(random(1000 * i, 40 + i))), all.get(i), paths.get(i));
         assertEquals(Optional.empty(), all.get(5));
+        assertEquals(Optional.of(sha256(random(77, 9))), all.get(6), "a name with a backslash");
+        for (int i = 0; i < 620; i++) assertEquals(Optional.of(sha256(random(i % 50, 1000 + i))), all.get(7 + i), paths.get(7 + i));
     }
 
     @Test
