@@ -2,6 +2,7 @@ package dev.jam.cli;
 
 import dev.jam.fs.Budget;
 import dev.jam.fs.Catalog;
+import dev.jam.fs.Fsck;
 import dev.jam.fs.IndexReport;
 import dev.jam.fs.Indexer;
 import dev.jam.fs.JamFs;
@@ -17,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +74,24 @@ final class MountCommand implements Callable<Integer> {
             RemoteConnector connector = new RemoteConnector(context.env(), Terminal.NONE, out).connectTimeout(timeout);
             Mounts.clearStale(profile.mountpoint()); // a dead mount left by a crash fails every stat of its mountpoint
             Files.createDirectories(profile.mountpoint());
-            Catalog catalog = Catalog.open(profiles.catalogFile(profile.name()));
+            Catalog catalog;
+            try {
+                catalog = Catalog.open(profiles.catalogFile(profile.name()));
+            } catch (Catalog.Damaged d) {
+                throw refusal(profile, new Fsck.Refusal(Fsck.Refusal.Kind.DAMAGED, d.detail(), List.of()), d.file());
+            }
+            try {
+                Optional<Fsck.Refusal> refused = new Fsck(catalog, profile.cacheDir()).preflight();
+                if (refused.isPresent()) throw refusal(profile, refused.get(), catalog.file());
+            } catch (IOException | RuntimeException e) {
+                catalog.close();
+                throw e;
+            }
+            Path kept = Fsck.lostAndFoundOf(profile.cacheDir());
+            if (Files.isDirectory(kept)) {
+                out.println("Note: " + kept + " holds files jam fsck --repair kept; copy what you need into " + profile.mountpoint()
+                        + ", then delete it");
+            }
             RemoteAccess remote = new RemoteAccess(profile.remote(),
                     () -> connector.open(profile.remote(), profile.identity(), null), Duration.ofSeconds(2), Clock.systemUTC());
             try {
@@ -89,6 +109,26 @@ final class MountCommand implements Callable<Integer> {
                 catalog.close();
                 throw e;
             }
+        }
+
+        /** Why the profile is not mounted, what jam found and how to go on, in one line; nothing was changed. */
+        static JamException refusal(Profile profile, Fsck.Refusal r, Path catalogFile) {
+            Path lostAndFound = Fsck.lostAndFoundOf(profile.cacheDir());
+            String repair = "jam fsck --repair " + profile.name();
+            String why = switch (r.kind()) {
+                case DAMAGED -> "the catalog " + catalogFile + " is damaged (" + r.detail() + "). Run " + repair
+                        + ": it keeps the damaged file beside it as " + catalogFile.getFileName() + ".damaged-<time>, rebuilds the catalog"
+                        + " from the server and moves files changed here and not yet uploaded to " + lostAndFound;
+                case FOREIGN_CACHE -> "the cache " + profile.cacheDir() + " holds " + r.detail() + " that the catalog " + catalogFile
+                        + " does not know (was the catalog deleted or replaced?). Run " + repair + ": it moves them to " + lostAndFound
+                        + ", so that changes not yet uploaded are kept, and builds the catalog from the server";
+                case LOST_CHANGES -> r.detail() + " changed here and not yet uploaded (" + String.join(", ", r.paths().subList(0, Math.min(3, r.paths().size())))
+                        + (r.paths().size() > 3 ? ", ..." : "") + ") " + (r.paths().size() == 1 ? "has" : "have") + " no content in the cache "
+                        + profile.cacheDir()
+                        + " (deleted while jam was stopped?). If the cache is on a disk that is not mounted, mount it and try again;"
+                        + " otherwise run " + repair + ", which names each lost file and shows the server's version again";
+            };
+            return new JamException(ExitCodes.FAILURE, why + "; jam changed nothing and did not mount " + profile.name());
         }
 
         @Override

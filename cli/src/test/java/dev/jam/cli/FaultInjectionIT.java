@@ -47,8 +47,9 @@ import org.junit.jupiter.api.Timeout;
  * Fault injection against real jam processes over OpenSSH's sshd on 127.0.0.1 (issue 8, item 1):
  * kill -9 at named points ({@code -Djam.fault.kill}, see {@code dev.jam.fs.Faults}) and at random
  * moments, connections cut and black-holed by a {@link TcpProxy}, sshd restarted mid-upload, cache
- * files damaged while jam is stopped, and two machines (profiles with separate caches) editing
- * the same server file.
+ * files damaged while jam is stopped, two machines (profiles with separate caches) editing the
+ * same server file, the cache's disk full (a small tmpfs: needs root), and the catalog damaged or
+ * the whole cache directory deleted while jam is stopped.
  *
  * <p>A {@link WriteOracle} records every write acknowledged by {@code close} or {@code fsync}. After
  * each fault and recovery every acknowledged version must be on the server (under its name or as
@@ -74,6 +75,8 @@ class FaultInjectionIT {
     private final Map<String, Path> mountpoints = new LinkedHashMap<>();
     private final Map<String, JamProcess> mounts = new HashMap<>();
     private final List<String> outputs = new ArrayList<>();
+    /** Small file systems mounted by the test (unmounted after the jam mounts, even when a test fails). */
+    private final List<Path> tmpfsMounts = new ArrayList<>();
 
     // ---------------------------------------------------------------- the report
 
@@ -93,6 +96,10 @@ class FaultInjectionIT {
         final java.util.Set<String> orphanTemporaries = new java.util.TreeSet<>();
 
         int staleMounts;
+        /** Acknowledged versions jam fsck --repair kept in lost+found (then copied back into the mount by the test). */
+        long keptInLostAndFound;
+        /** Acknowledged versions lost because the test deleted the whole cache directory, each named by jam (expected). */
+        long deletedWithTheCache;
 
         /** A dead mount left by a kill, found before the restart (which must clear it itself). */
         synchronized void staleMountLeft() {
@@ -129,6 +136,8 @@ class FaultInjectionIT {
             b.append("hung calls: ").append(hungCalls).append('\n');
             b.append("temporary files left on the server after draining: ").append(orphanTemporaries.size()).append('\n');
             b.append("dead mounts left by kills, cleared by jam mount on restart: ").append(staleMounts).append('\n');
+            b.append("acknowledged versions kept in lost+found by jam fsck --repair (copied back): ").append(keptInLostAndFound).append('\n');
+            b.append("acknowledged versions deleted with the cache directory, named by jam: ").append(deletedWithTheCache).append('\n');
             if (!workarounds.isEmpty()) {
                 b.append("known bugs worked around by the test:\n");
                 workarounds.forEach((k, v) -> b.append(String.format("  %-60s %d%n", k, v)));
@@ -170,6 +179,10 @@ class FaultInjectionIT {
             if (Mounts.isMounted(mnt)) Mounts.unmount(mnt, true);
             assertFalse(Mounts.isMounted(mnt), mnt + " is still mounted");
         }
+        for (Path dir : tmpfsMounts) {
+            String out = run("umount", dir.toString());
+            assertFalse(Mounts.isMounted(dir), dir + " is still mounted: " + out);
+        }
         if (proxy != null) proxy.close();
         if (server != null) server.close();
         if (jam != null) jam.close();
@@ -177,11 +190,18 @@ class FaultInjectionIT {
 
     /** A profile on the server's {@code tree} (through {@code port}: sshd's, or the proxy's), indexed. */
     private Path profile(String name, int port, String writeDelay) throws Exception {
+        return profile(name, port, writeDelay, null);
+    }
+
+    /** As {@link #profile(String, int, String)}, with its cache in {@code cacheDir} (null: the default). */
+    private Path profile(String name, int port, String writeDelay, Path cacheDir) throws Exception {
         SftpAddress a = server.address(tree);
         String url = new SftpAddress(a.user(), a.host(), port, a.path()).toString();
         Path mnt = jam.home.resolve("mnt-" + name);
-        JamRunner.Result init = jam.run("init", "--name", name, "--remote", url, "--mountpoint", mnt.toString(),
-                "--identity", server.clientKey().toString(), "--accept-host-key", server.hostKeyFingerprint());
+        List<String> args = new ArrayList<>(List.of("init", "--name", name, "--remote", url, "--mountpoint", mnt.toString(),
+                "--identity", server.clientKey().toString(), "--accept-host-key", server.hostKeyFingerprint()));
+        if (cacheDir != null) args.addAll(List.of("--cache-dir", cacheDir.toString()));
+        JamRunner.Result init = jam.run(args.toArray(String[]::new));
         assertEquals(0, init.exitCode(), init.toString());
         Path file = jam.profileFile(name);
         Files.writeString(file, Files.readString(file).replaceAll("write_delay = .*", "write_delay = " + writeDelay));
@@ -201,6 +221,36 @@ class FaultInjectionIT {
         mounts.put(name, p);
         p.await("Mounted .* at ", 60);
         return p;
+    }
+
+    /** A tmpfs of {@code mib} MiB mounted on a new directory {@code name} of the test's home (needs root). */
+    private Path tmpfs(String name, int mib) throws Exception {
+        Path dir = jam.newDir(name);
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + mib + "m,mode=0700", "tmpfs", dir.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "cannot mount a tmpfs (run as root): " + out);
+        tmpfsMounts.add(dir);
+        return dir;
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
+    /** Runs {@code jam mount NAME}, which must refuse to start; returns what it printed. */
+    private String mountRefused(String name) throws Exception {
+        try (JamProcess p = new JamProcess(jam.env, "mount", name, "--timeout", "3")) {
+            boolean ended = p.process.waitFor(60, TimeUnit.SECONDS);
+            String out = p.output();
+            assertTrue(ended, "jam mount did not refuse (still running):\n" + out);
+            assertEquals(ExitCodes.FAILURE, p.process.exitValue(), out);
+            assertFalse(Mounts.isMounted(mountpoints.get(name)), "mounted although it refused:\n" + out);
+            return out;
+        }
     }
 
     private static boolean statWorks(Path p) {
@@ -790,5 +840,291 @@ class FaultInjectionIT {
         for (String m : List.of("a", "b")) readAndCheck(m, "docs/shared.txt");
         stop("a");
         stop("b");
+    }
+
+    /**
+     * The cache's disk full (a 24 MiB tmpfs holding only the cache): the writer gets ENOSPC (not EIO,
+     * not a hang) once nothing clean is left to evict, everything closed earlier reads back intact,
+     * pinned files keep serving, cold reads fail cleanly, a restart comes up on the full disk, and
+     * once changes are uploaded the space is reclaimed: writes and fetches work again, and every
+     * acknowledged write is on the server.
+     */
+    @Test
+    @Order(8)
+    void cacheDiskFull() throws Exception {
+        seed("docs/pinned.bin", random(80, 300_000), "m");
+        seed("docs/evictable.bin", random(81, 2 << 20), "m");
+        seed("docs/cold.bin", random(82, 3 << 20), "m");
+        seed("docs/cold-big.bin", random(83, 6 << 20), "m"); // over 4 MiB: streamed, not fetched whole
+        Path disk = tmpfs("cache-disk", 24);
+        profile("m", server.port(), "1h", disk.resolve("m")); // nothing is uploaded until the test drains the queue
+        Path mnt = mountpoints.get("m");
+        start("m");
+        JamRunner.Result pin = jam.run("checkout", mnt.resolve("docs/pinned.bin").toString());
+        assertEquals(0, pin.exitCode(), pin.toString());
+        readAndCheck("m", "docs/evictable.bin");
+        awaitRecordedCached(mnt.resolve("docs/evictable.bin")); // evictable once the catalog records it (within a second)
+
+        // write 1 MiB files until the disk is full
+        List<String> written = new ArrayList<>();
+        IOException full = null;
+        for (int i = 0; i < 64 && full == null; i++) {
+            String rel = "docs/fill-" + i + ".bin";
+            byte[] content = random(100 + i, 1 << 20);
+            oracle.attempted("m", rel, content);
+            try {
+                timed("write " + rel, () -> Files.write(mnt.resolve(rel), content));
+                oracle.acked("m", rel, content);
+                written.add(rel);
+            } catch (IOException e) {
+                full = e;
+            }
+        }
+        assertTrue(full != null, "the 24 MiB cache disk never filled");
+        REPORT.fault("cache disk full (24 MiB tmpfs)");
+        assertTrue(String.valueOf(full.getMessage()).contains("No space left on device"), "the writer must get ENOSPC: " + full);
+        assertTrue(written.size() >= 16, "clean copies should have made room first; only " + written.size() + " MiB written");
+        assertEquals("remote", state("m", "docs/evictable.bin"), "the clean copy should have been evicted for the writes:\n"
+                + mounts.get("m").output());
+        checkDrops("m", "evictions for writes on a full disk");
+
+        // the mount stays up: what was closed reads back, pinned files serve, cold reads fail cleanly
+        assertTrue(mounts.get("m").process.isAlive(), "the mount died on a full disk:\n" + mounts.get("m").output());
+        readAndCheck("m", "docs/pinned.bin");
+        for (String rel : written) readAndCheck("m", rel);
+        // (not evictable.bin: the kernel may still hold its pages, which are right, and serve them without asking jam)
+        for (String rel : List.of("docs/cold.bin", "docs/cold-big.bin")) {
+            String error = readFailure(mnt.resolve(rel), mounts.get("m"));
+            assertTrue(error.contains("No space left on device") || error.contains("Input/output error"), rel + ": " + error);
+            REPORT.fault("cold read with the cache disk full");
+        }
+        String failed = "docs/fill-" + written.size() + ".bin";
+        assertEquals(written.size() + 5, timed("list docs", () -> {
+            try (Stream<Path> l = Files.list(mnt.resolve("docs"))) {
+                return (int) l.count();
+            }
+        }), "the listing after a full disk");
+
+        // a restart on the full disk
+        stop("m");
+        start("m");
+        REPORT.fault("jam mount restarted with the cache disk full");
+        readAndCheck("m", "docs/pinned.bin");
+        readAndCheck("m", written.get(written.size() - 1));
+
+        // uploading (jam stash drains the queue first) frees what can go: then writes and fetches work again
+        JamRunner.Result stash = jam.run("stash", mnt.resolve("docs/fill-0.bin").toString());
+        assertEquals(0, stash.exitCode(), stash.toString());
+        checkDrops("m", "stash after the disk was full");
+        write("m", "docs/after-full.bin", random(200, 4 << 20));
+        for (String rel : List.of("docs/cold.bin", "docs/cold-big.bin", "docs/evictable.bin", failed)) readAndCheck("m", rel);
+        JamRunner.Result all = jam.run("stash", "--unpin", mnt.resolve("docs").toString());
+        assertEquals(0, all.exitCode(), all.toString());
+        checkDrops("m", "stash of everything after the disk was full");
+        verifyServer("after the cache disk was full");
+        // every file read again in a row, on a disk with room for about 20 of them: downloads of the last second make room too
+        for (WriteOracle.Record r : oracle.records()) readAndCheck("m", r.path);
+        stop("m");
+    }
+
+    /** Waits until the catalog (not just the mount) records {@code file} as cached, as {@code jam ls} shows. */
+    private void awaitRecordedCached(Path file) throws Exception {
+        String last = "";
+        for (int i = 0; i < 100; i++) {
+            JamRunner.Result ls = jam.run("ls", file.toString());
+            last = ls.toString();
+            if (ls.exitCode() == 0 && ls.out().lines().anyMatch(l -> l.startsWith("cached "))) return;
+            Thread.sleep(100);
+        }
+        throw new AssertionError(file + " not recorded as cached within 10 s: " + last);
+    }
+
+    /** Reads {@code file} through the mount, which must fail (within the hung-call limit); returns the error. */
+    private static String readFailure(Path file, JamProcess mount) throws Exception {
+        String error = timed("read " + file.getFileName(), () -> {
+            try {
+                Files.readAllBytes(file);
+                return null;
+            } catch (IOException e) {
+                return String.valueOf(e.getMessage());
+            }
+        });
+        assertTrue(error != null, file + " was read with the cache disk full:\n" + mount.output());
+        return error;
+    }
+
+    /**
+     * The catalog damaged while jam is stopped, with changes not yet uploaded in the cache: first
+     * pages of the database broken (PRAGMA quick_check fails, rows still readable), then its header
+     * overwritten (not a database at all). Each time jam mount refuses with one line naming the
+     * catalog and the fix; jam fsck --repair keeps the damaged file, builds the catalog again from
+     * the server and moves what it cannot account for to lost+found (under the old path where the
+     * damaged catalog still tells it). Nothing acknowledged is lost: the test copies the kept
+     * versions back through the mount and every one reaches the server.
+     */
+    @Test
+    @Order(9)
+    void catalogDamagedWhileStopped() throws Exception {
+        seed("docs/clean.bin", random(90, 500_000), "m");
+        seed("docs/edited.txt", random(91, 40_000), "m");
+        profile("m", server.port(), "1h"); // changes stay in the cache only, until the test drains the queue
+        Path mnt = mountpoints.get("m");
+        Path catalog = jam.home.resolve(".local/share/jam/m/catalog.db");
+        Path cache = jam.home.resolve(".cache/jam/m");
+
+        // 1: pages damaged
+        start("m");
+        readAndCheck("m", "docs/clean.bin");
+        write("m", "docs/edited.txt", random(92, 45_000));
+        timed("mkdir docs/new", () -> Files.createDirectory(mnt.resolve("docs/new")));
+        write("m", "docs/new/created.bin", random(93, 300_000));
+        stop("m");
+        damageEntriesPage(catalog);
+        REPORT.fault("catalog pages damaged while stopped");
+        String refused = mountRefused("m");
+        assertTrue(refused.contains("the catalog " + catalog + " is damaged") && refused.contains("jam fsck --repair m"), refused);
+        JamRunner.Result repair = jam.run("fsck", "m", "--repair");
+        assertEquals(0, repair.exitCode(), repair.toString());
+        assertTrue(repair.out().contains("kept as " + catalog + ".damaged-"), repair.out());
+        Path kept = lostAndFound(cache, repair.out());
+        assertArrayEquals(oracle.last("m", "docs/edited.txt"), Files.readAllBytes(kept.resolve("files/docs/edited.txt")),
+                "a change kept under its old path");
+        assertArrayEquals(oracle.last("m", "docs/new/created.bin"), Files.readAllBytes(kept.resolve("files/docs/new/created.bin")));
+        assertFalse(Files.exists(kept.resolve("files/docs/clean.bin")), "a verified clean copy needs no keeping");
+        JamProcess up = start("m");
+        assertTrue(up.output().contains("lost+found"), "the mount should remind of lost+found:\n" + up.output());
+        readAndCheck("m", "docs/clean.bin");
+        readAndCheck("m", "docs/edited.txt"); // the server's version until the kept one is copied back
+        copyBack("m", kept);
+        stop("m");
+
+        // 2: not a database at all
+        start("m");
+        write("m", "docs/edited.txt", random(94, 47_000));
+        stop("m");
+        try (RandomAccessFile f = new RandomAccessFile(catalog.toFile(), "rw")) {
+            f.write(random(95, 4096));
+        }
+        REPORT.fault("catalog overwritten (not a database) while stopped");
+        refused = mountRefused("m");
+        assertTrue(refused.contains("the catalog " + catalog + " is damaged"), refused);
+        repair = jam.run("fsck", "m", "--repair");
+        assertEquals(0, repair.exitCode(), repair.toString());
+        assertTrue(repair.out().contains("no catalog can name kept there"), repair.out());
+        kept = lostAndFound(cache, repair.out());
+        start("m");
+        copyBack("m", kept);
+        JamRunner.Result drained = jam.run("stash", mnt.resolve("docs").toString());
+        assertEquals(0, drained.exitCode(), drained.toString());
+        verifyServer("after the catalog was damaged twice");
+        checkDrops("m", "after the catalog was rebuilt");
+        for (WriteOracle.Record r : oracle.records()) readAndCheck("m", r.path);
+        stop("m");
+        assertEquals(0, jam.run("fsck", "m", "--offline").exitCode());
+    }
+
+    /**
+     * Breaks the page header of the catalog's {@code entries} table (its first freeblock points past
+     * the page): {@code PRAGMA quick_check} fails, while the rows can still be read.
+     */
+    private static void damageEntriesPage(Path catalog) throws Exception {
+        long root;
+        long pageSize;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + catalog);
+             java.sql.Statement st = c.createStatement()) {
+            st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT rootpage FROM sqlite_master WHERE name = 'entries'")) {
+                root = rs.getLong(1);
+            }
+            try (java.sql.ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+                pageSize = rs.getLong(1);
+            }
+        }
+        try (RandomAccessFile f = new RandomAccessFile(catalog.toFile(), "rw")) {
+            f.seek((root - 1) * pageSize + 1);
+            f.write(new byte[] {(byte) 0xff, (byte) 0xf0});
+        }
+    }
+
+    /** The lost+found directory jam fsck named ("Kept in DIR: ..."), inside the cache directory. */
+    private static Path lostAndFound(Path cache, String fsckOut) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Kept in (\\S+): ").matcher(fsckOut);
+        assertTrue(m.find(), "jam fsck did not say where it kept files:\n" + fsckOut);
+        Path dir = Path.of(m.group(1));
+        assertTrue(dir.startsWith(cache.resolve("lost+found")) && Files.isDirectory(dir), dir.toString());
+        return dir;
+    }
+
+    /**
+     * What the user does after a repair: every acknowledged version the server does not hold is
+     * looked for in lost+found (by content) and copied back through the mount under its path.
+     */
+    private void copyBack(String name, Path kept) throws Exception {
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(kept)) {
+            files = s.filter(Files::isRegularFile).toList();
+        }
+        for (WriteOracle.Record r : oracle.records()) {
+            if (!r.writer.equals(name) || r.last == null || WriteOracle.check(r, tree).problem() == null) continue;
+            for (Path f : files) {
+                if (Arrays.equals(Files.readAllBytes(f), r.last)) {
+                    synchronized (REPORT) {
+                        REPORT.keptInLostAndFound++;
+                    }
+                    Path dir = mountpoints.get(name).resolve(r.path).getParent();
+                    timed("mkdir -p " + dir, () -> Files.createDirectories(dir));
+                    write(name, r.path, r.last);
+                    break;
+                }
+            }
+        }
+    }
+
+    /**
+     * The whole cache directory deleted while jam is stopped, with a change and a new file not yet
+     * uploaded: jam mount refuses, naming them; jam fsck --repair names each as lost and shows the
+     * server's version again; the mount then fetches clean files again, and the server's copies
+     * are never replaced by empty or partial content.
+     */
+    @Test
+    @Order(10)
+    void cacheDirectoryDeletedWhileStopped() throws Exception {
+        byte[] original = seed("docs/d-edited.txt", random(110, 30_000), "m");
+        seed("docs/d-clean.bin", random(111, 400_000), "m");
+        profile("m", server.port(), "1h");
+        Path mnt = mountpoints.get("m");
+        start("m");
+        readAndCheck("m", "docs/d-clean.bin");
+        write("m", "docs/d-edited.txt", random(112, 31_000));
+        write("m", "docs/d-new.txt", random(113, 20_000));
+        stop("m");
+        JamRunner.deleteTree(jam.home.resolve(".cache/jam/m"));
+        REPORT.fault("cache directory deleted while stopped");
+
+        String refused = mountRefused("m");
+        assertTrue(refused.contains("2 files changed here and not yet uploaded") && refused.contains("docs/d-edited.txt")
+                && refused.contains("jam fsck --repair m"), refused);
+        JamRunner.Result repair = jam.run("fsck", "m", "--repair");
+        assertEquals(0, repair.exitCode(), repair.toString());
+        for (String rel : List.of("docs/d-edited.txt", "docs/d-new.txt")) {
+            assertTrue(repair.out().contains("repaired: " + rel + ": LOST"), rel + " not named as lost:\n" + repair.out());
+            synchronized (REPORT) {
+                REPORT.deletedWithTheCache++;
+            }
+        }
+        // the user deleted those versions with the cache: from here the server's are the expected ones
+        oracle.existing("m", "docs/d-edited.txt", original);
+        oracle.forget("m", "docs/d-new.txt");
+
+        start("m");
+        readAndCheck("m", "docs/d-clean.bin");
+        assertArrayEquals(original, readAndCheck("m", "docs/d-edited.txt"));
+        assertFalse(Files.exists(mnt.resolve("docs/d-new.txt")));
+        JamRunner.Result drained = jam.run("stash", mnt.resolve("docs").toString());
+        assertEquals(0, drained.exitCode(), drained.toString());
+        assertArrayEquals(original, Files.readAllBytes(tree.resolve("docs/d-edited.txt")), "the server's copy must stay whole");
+        assertFalse(Files.exists(tree.resolve("docs/d-new.txt")));
+        verifyServer("after the cache directory was deleted");
+        stop("m");
     }
 }

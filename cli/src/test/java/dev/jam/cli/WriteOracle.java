@@ -64,6 +64,11 @@ final class WriteOracle {
         if (r.attempt != null && Arrays.equals(r.attempt, content)) r.attempt = null;
     }
 
+    /** The user removed {@code path} and its versions (the test says so): nothing of it is expected anywhere. */
+    synchronized void forget(String writer, String path) {
+        records.remove(writer + "\u0000" + path);
+    }
+
     synchronized List<Record> records() {
         return List.copyOf(records.values());
     }

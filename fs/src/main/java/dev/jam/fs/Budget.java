@@ -101,12 +101,39 @@ public final class Budget {
                 over = overBy(l, bytes);
             }
             if (over.isOver()) {
+                // downloads verified since the last group flush (up to a second ago) can go once recorded
+                transfers.flushCompleted();
+                evict(over.bytes(), forId, true);
+                over = overBy(l, bytes);
+            }
+            if (over.isOver()) {
                 String why = over.disk ? "the cache's disk would fall below its free-space floor (" + l.freeFloorBytes() + " bytes)"
                         : "the cache budget (" + l.maxBytes() + " bytes) is used by content that cannot be evicted (changed here, pinned or open)";
                 log.error("cannot fetch {}: {}", transfers.describe(forId), why);
                 throw new IOException("No space left on device: " + why);
             }
             added.addAndGet(bytes);
+        }
+    }
+
+    /**
+     * Makes room on the cache's disk after a write of {@code bytes} to {@code forId} failed for want
+     * of space: evicts clean, closed, unpinned files (recently used ones too: what the user writes
+     * matters more than what can be fetched again) until the disk has the bytes plus its free-space
+     * floor. Returns the bytes freed; 0 when nothing could go (the write fails with ENOSPC then).
+     */
+    long makeRoomForWrite(long bytes, long forId) throws IOException {
+        synchronized (evicting) {
+            long need = Math.max(bytes, limits.freeFloorBytes() + bytes - disk.getUsableSpace());
+            long freed = evict(need, forId, false);
+            if (freed < need) freed += evict(need - freed, forId, true);
+            if (freed < need) {
+                transfers.flushCompleted(); // downloads verified in the last second can go once recorded
+                freed += evict(need - freed, forId, true);
+            }
+            if (freed == 0) log.debug("the cache's disk is full and holds nothing that can be evicted: writes fail with ENOSPC"
+                    + " until changed files are uploaded (then evicted) or space is freed");
+            return freed;
         }
     }
 

@@ -96,8 +96,9 @@ public final class Catalog implements AutoCloseable {
         if (!Files.exists(file)) {
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         }
+        Connection c = null;
         try {
-            Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+            c = DriverManager.getConnection("jdbc:sqlite:" + file);
             try (Statement s = c.createStatement()) {
                 s.execute("PRAGMA busy_timeout = 10000");
                 s.execute("PRAGMA journal_mode = WAL");
@@ -117,7 +118,42 @@ public final class Catalog implements AutoCloseable {
             }
             return new Catalog(file, c, cacheEntries);
         } catch (SQLException e) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (SQLException ignored) {
+                    // reporting the first failure
+                }
+            }
+            if (Damaged.means(e)) throw new Damaged(file, e.getMessage());
             throw new IOException("cannot open catalog " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The catalog file is not a database, or its database is damaged. Nothing was changed; {@code jam
+     * fsck --repair} keeps the file aside and rebuilds the catalog (see {@link Fsck}).
+     */
+    public static final class Damaged extends IOException {
+        private final transient Path file;
+        private final String detail;
+
+        public Damaged(Path file, String detail) {
+            super("the catalog " + file + " is damaged (" + detail + "); run jam fsck --repair to keep it aside and rebuild it"
+                    + " (files changed here and not yet uploaded are kept)");
+            this.file = file;
+            this.detail = detail;
+        }
+
+        public Path file() { return file; }
+
+        /** What SQLite found wrong. */
+        public String detail() { return detail; }
+
+        /** Whether {@code e} says the file is not a database or is corrupt (SQLITE_NOTADB, SQLITE_CORRUPT, no root row). */
+        static boolean means(SQLException e) {
+            int code = e.getErrorCode() & 0xff;
+            return code == 26 || code == 11 || "catalog has no root entry".equals(e.getMessage());
         }
     }
 
@@ -879,14 +915,28 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
-    /** {@code PRAGMA quick_check}: "ok", or what is wrong. */
+    /** {@code PRAGMA quick_check}: "ok", or what is wrong (at most the first 10 problems). */
     public String quickCheck() {
         return withDb(() -> {
             StringBuilder b = new StringBuilder();
-            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("PRAGMA quick_check")) {
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("PRAGMA quick_check(10)")) {
                 while (rs.next()) b.append(b.length() > 0 ? "; " : "").append(rs.getString(1));
+            } catch (SQLException e) {
+                if (!Damaged.means(e)) throw e;
+                b.append(b.length() > 0 ? "; " : "").append(e.getMessage());
             }
-            return b.toString();
+            return b.toString().replace('\n', ' ').strip();
+        });
+    }
+
+    /** The highest inode id this catalog ever handed out (ids are never reused). */
+    public long highestId() {
+        return withDb(() -> {
+            try (Statement st = conn.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0),"
+                         + " coalesce((SELECT max(id) FROM entries), 0))")) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
         });
     }
 

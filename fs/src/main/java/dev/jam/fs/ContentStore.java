@@ -59,4 +59,42 @@ final class ContentStore {
     void delete(long id) throws IOException {
         Files.deleteIfExists(fileFor(id));
     }
+
+    /** The inode id a content file is named by, or -1 for a file that is not one ({@code .catalog}, strays). */
+    static long idOf(Path f) {
+        try {
+            return Long.parseLong(f.getFileName().toString());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Every content file (named by an inode id) in the store. */
+    java.util.List<Path> files() throws IOException {
+        if (!Files.isDirectory(dir)) return java.util.List.of();
+        try (java.util.stream.Stream<Path> s = Files.walk(dir, 2)) {
+            return s.filter(f -> idOf(f) >= 0 && Files.isRegularFile(f)).toList();
+        }
+    }
+
+    /** The file naming the catalog whose inode ids these content files are named by. */
+    private Path ownerFile() {
+        return dir.resolve(".catalog");
+    }
+
+    /** The id of the catalog this cache belongs to, or empty when not recorded (a new or wiped cache, or one from before jam recorded it). */
+    java.util.Optional<String> owner() throws IOException {
+        Path f = ownerFile();
+        if (!Files.exists(f)) return java.util.Optional.empty();
+        String s = Files.readString(f, java.nio.charset.StandardCharsets.UTF_8).strip();
+        return s.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(s);
+    }
+
+    /** Records that the content files belong to catalog {@code catalogId} (written whole, then renamed into place). */
+    void setOwner(String catalogId) throws IOException {
+        Path tmp = dir.resolve(".catalog.tmp");
+        Files.writeString(tmp, catalogId + "\n", java.nio.charset.StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+        Files.move(tmp, ownerFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
 }

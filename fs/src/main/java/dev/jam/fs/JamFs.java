@@ -193,7 +193,16 @@ public final class JamFs implements AutoCloseable {
         if (!f.writable) throw new BadHandleException(handle);
         FileContent fc = f.content;
         long now = clock.millis();
-        int n = fc.write(offset, src, now, () -> markChanging(fc, now));
+        int from = src.position();
+        int n;
+        try {
+            n = fc.write(offset, src, now, () -> markChanging(fc, now));
+        } catch (IOException e) {
+            // the cache's disk is full: clean copies make room for what the user writes, then the write is tried once more
+            if (!Errno.isNoSpace(e) || budget.makeRoomForWrite(src.limit() - from, fc.id) == 0) throw e;
+            src.position(from);
+            n = fc.write(offset, src, now, () -> markChanging(fc, now));
+        }
         writing.put(fc.id, fc);
         writeBack.written(fc.id);
         return n;

@@ -95,6 +95,12 @@ final class Transfers {
     private FileContent load(Entry e) throws IOException {
         Entry current = catalog.get(e.id()).orElse(e);
         boolean exists = content.exists(current.id());
+        if (!exists && current.state().isPrecious() && current.size() > 0) {
+            // the only copy of local changes, gone: an error, and no empty file created in its place (a later
+            // open would take that for content being written when jam stopped, and upload it over the server's copy)
+            throw new IOException("the local copy of " + describe(current.id()) + " (changed here, not yet on the server)"
+                    + " is missing from " + content.dir() + "; jam fsck --repair shows the server's version again");
+        }
         FileChannel ch = content.open(current.id());
         RangeSet have = new RangeSet();
         boolean complete = false;
@@ -104,12 +110,7 @@ final class Transfers {
             complete = true;
         } else switch (current.state()) {
             case DIRTY, NEW -> {
-                // the only copy of local changes: never replaced by a download
-                if (!exists && current.size() > 0) {
-                    ch.close();
-                    throw new IOException("the local copy of " + describe(current.id()) + " (changed here, not yet on the server)"
-                            + " is missing from " + content.dir());
-                }
+                // the only copy of local changes (never replaced by a download); a missing one is refused above
                 if (ch.size() != current.size()) {
                     // written but not closed when jam stopped: the content file is the truth
                     log.warn("{} was being written when jam stopped: keeping its {} bytes", describe(current.id()), ch.size());
