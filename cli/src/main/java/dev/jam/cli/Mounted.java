@@ -103,10 +103,23 @@ final class Mounted implements AutoCloseable {
      */
     synchronized IndexReport refresh() throws IOException {
         if (catalog.queueStats().ops() > 0) throw new IOException("changes here are still being uploaded; refreshing after that");
+        java.util.Set<String> top = topLevelNames();
         IndexReport r = new Indexer(remote.store(), catalog).dropStaleContentIn(cacheDir).run();
         catalog.setMeta(IndexCommand.LAST_INDEX, java.time.Instant.now() + " " + r.summary());
-        if (r.added() + r.changed() + r.removed() > 0) log.info("refreshed: {}", r.summary());
+        fs.serverVersionsChanged(r.invalidated());
+        if (r.added() + r.changed() + r.removed() > 0) {
+            log.info("refreshed: {}", r.summary());
+            // the kernel caches names and attributes for the attribute timeout: make it look again
+            top.addAll(topLevelNames());
+            mount.forgetTopLevel(top);
+        }
         return r;
+    }
+
+    private java.util.Set<String> topLevelNames() {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (dev.jam.fs.Entry e : catalog.list(Catalog.ROOT_ID)) names.add(e.name());
+        return names;
     }
 
     void await() throws InterruptedException {

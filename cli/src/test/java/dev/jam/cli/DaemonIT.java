@@ -26,6 +26,8 @@ class DaemonIT {
             Path[] mnts = {jam.home.resolve("m1"), jam.home.resolve("m2")};
             for (int i = 0; i < 2; i++) {
                 Files.writeString(remotes[i].resolve("hello" + i + ".txt"), "hello " + i);
+                Files.createDirectories(remotes[i].resolve("sub/deeper"));
+                Files.writeString(remotes[i].resolve("sub/deeper/inner.txt"), "deep");
                 assertEquals(0, jam.run("init", "--name", "p" + i, "--remote", remotes[i].toString(), "--mountpoint", mnts[i].toString()).exitCode());
                 assertEquals(0, jam.run("index", "p" + i).exitCode());
             }
@@ -37,12 +39,24 @@ class DaemonIT {
                 JamRunner.Result second = jam.run("mount", "p0");
                 assertEquals(ExitCodes.FAILURE, second.exitCode(), second.toString());
                 assertTrue(second.err().contains("in use by another jam (pid " + daemon.process.pid() + ")"), second.err());
-                // a file added on the server appears after a refresh through the daemon
+                // changes on the server appear right after a refresh through the daemon, even where the
+                // kernel had cached the old size, the old content or the name's absence
+                assertEquals("hello 0", Files.readString(mnts[0].resolve("hello0.txt")));
+                assertEquals("deep", Files.readString(mnts[0].resolve("sub/deeper/inner.txt")));
+                assertFalse(Files.exists(mnts[0].resolve("added.txt")));
+                assertFalse(Files.exists(mnts[0].resolve("sub/deeper/added.txt")));
                 Files.writeString(remotes[0].resolve("added.txt"), "new on the server");
+                Files.writeString(remotes[0].resolve("sub/deeper/added.txt"), "new below");
+                Files.writeString(remotes[0].resolve("hello0.txt"), "hello 0, now longer on the server");
+                Files.writeString(remotes[0].resolve("sub/deeper/inner.txt"), "deep, and changed");
                 JamRunner.Result refresh = jam.run("refresh", "p0");
                 assertEquals(0, refresh.exitCode(), refresh.toString());
                 assertTrue(refresh.out().contains("refreshed: "), refresh.out());
                 assertEquals("new on the server", Files.readString(mnts[0].resolve("added.txt")));
+                assertEquals("new below", Files.readString(mnts[0].resolve("sub/deeper/added.txt")));
+                assertEquals("hello 0, now longer on the server", Files.readString(mnts[0].resolve("hello0.txt")));
+                assertEquals("deep, and changed".length(), Files.size(mnts[0].resolve("sub/deeper/inner.txt")));
+                assertEquals("deep, and changed", Files.readString(mnts[0].resolve("sub/deeper/inner.txt")));
                 JamRunner.Result status = jam.run("status", "p0");
                 assertTrue(status.out().contains("(mounted at " + mnts[0]), status.out());
                 assertEquals(0, daemon.terminate(30), daemon.output());

@@ -149,7 +149,8 @@ public final class Indexer {
                     c.kept++;
                 } else if (content || meta) {
                     b.updateFromRemote(old, r, content);
-                    if (content && old.cachedBytes() > 0) c.invalidated.add(old.id());
+                    // also when nothing is recorded as held: a download may have just finished, unrecorded
+                    if (content) c.invalidated.add(old.id());
                     c.changed++;
                 }
             }

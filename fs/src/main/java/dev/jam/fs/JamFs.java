@@ -80,6 +80,15 @@ public final class JamFs implements AutoCloseable {
 
     Transfers transfers() { return transfers; }
 
+    /**
+     * The server's copies of these clean files changed (a refresh recorded the new versions):
+     * forgets what is held, being fetched or waiting to be recorded of the old ones, so the next
+     * read fetches the new content instead of serving the old.
+     */
+    public void serverVersionsChanged(java.util.Collection<Long> ids) {
+        for (long id : ids) transfers.replacedOnServer(id);
+    }
+
     RemoteAccess remote() { return remoteAccess; }
 
     Clock clock() { return clock; }

@@ -67,6 +67,54 @@ final class JamFuse extends FuseStubFS {
         }
     }
 
+    /** The low-level libfuse calls that tell the kernel to forget what it cached (jnr-fuse binds none of them). */
+    public interface Notify {
+        Pointer fuse_get_session(Pointer fuse);
+
+        Pointer fuse_session_next_chan(Pointer session, Pointer previous);
+
+        int fuse_lowlevel_notify_inval_entry(Pointer channel, long parentNode, byte[] name, @size_t long nameLength);
+    }
+
+    private static final long ROOT_NODE = 1; // FUSE_ROOT_ID: the one kernel node id the high-level API shares
+    private volatile Pointer fuseHandle;
+    private volatile Notify notify;
+
+    /** Runs when the kernel has accepted the mount: keeps libfuse's handle for {@link #forgetTopLevel}. */
+    @Override
+    public Pointer init(Pointer conn) {
+        try {
+            fuseHandle = getContext().fuse.get();
+            notify = jnr.ffi.LibraryLoader.create(Notify.class).failImmediately().load("fuse");
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            org.slf4j.LoggerFactory.getLogger(JamFuse.class)
+                    .info("cannot invalidate the kernel's caches after a refresh ({}); changes show within the attribute timeout", e.toString());
+        }
+        return null;
+    }
+
+    /**
+     * Tells the kernel to forget the names below the root given (and so everything it cached below
+     * them: names, attributes, negative lookups), so changes a refresh found show at once rather
+     * than after the attribute timeout. Only the root's node id is known to the high-level API,
+     * hence whole top-level subtrees; they are looked up again from the catalog, which is cheap.
+     * Never call it from a FUSE request handler. Returns how many names were invalidated.
+     */
+    int forgetTopLevel(Iterable<String> names) {
+        Pointer f = fuseHandle;
+        Notify n = notify;
+        if (f == null || n == null) return 0;
+        Pointer channel = n.fuse_session_next_chan(n.fuse_get_session(f), null);
+        if (channel == null) return 0;
+        int done = 0;
+        for (String name : names) {
+            byte[] b = name.getBytes(StandardCharsets.UTF_8);
+            // 0, or -ENOENT when the kernel holds nothing under that name: both fine
+            if (n.fuse_lowlevel_notify_inval_entry(channel, ROOT_NODE, b, b.length) == 0) done++;
+        }
+        return done;
+    }
+
     /** The native memory of a request's buffer (the kernel's data) as a ByteBuffer, without copying it. */
     private static ByteBuffer view(Pointer p, long size) {
         if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("request of " + size + " bytes");

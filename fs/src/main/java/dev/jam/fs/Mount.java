@@ -114,6 +114,14 @@ public final class Mount implements AutoCloseable {
         ended.await();
     }
 
+    /**
+     * Makes the kernel forget what it cached under these top-level names (after a refresh changed
+     * something there); see {@link JamFuse#forgetTopLevel}. Returns how many it held.
+     */
+    public int forgetTopLevel(Iterable<String> names) {
+        return closed ? 0 : fuse.forgetTopLevel(names);
+    }
+
     public boolean isMounted() {
         return ended.getCount() > 0 && Mounts.isMounted(mountpoint);
     }

@@ -105,6 +105,10 @@ final class Transfers {
         RangeSet have = new RangeSet();
         boolean complete = false;
         Completed done = completed.get(current.id());
+        if (done != null && (done.remoteSize() != current.remoteSize() || done.remoteMtime() != current.remoteMtime())) {
+            completed.remove(current.id(), done); // a download of a version the server no longer has (a refresh)
+            done = null;
+        }
         if (done != null && exists && ch.size() == done.size()) {
             have.add(0, done.size());
             complete = true;
@@ -226,6 +230,26 @@ final class Transfers {
             content.delete(id);
         } catch (IOException e) {
             log.warn("cannot delete cache file of inode {}: {}", id, e.getMessage());
+        }
+    }
+
+    /**
+     * The server's copy of clean file {@code id} was replaced (a refresh recorded the new version):
+     * as {@link #forget}, and the next open starts from the catalog rather than reusing what is
+     * in memory of the old version (handles open now keep reading the old one, or fail).
+     */
+    void replacedOnServer(long id) {
+        FileContent fc;
+        synchronized (open) {
+            fc = open.remove(id);
+            if (fc != null) fc.retired = true;
+        }
+        if (fc != null) fc.cancel();
+        completed.remove(id);
+        try {
+            content.delete(id);
+        } catch (IOException e) {
+            log.warn("cannot delete the old cached copy of {}: {}", describe(id), e.getMessage());
         }
     }
 
