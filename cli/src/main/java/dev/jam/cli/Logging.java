@@ -55,7 +55,11 @@ final class Logging {
                 java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                         java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             }
-            setIfAbsent("logFile", file.toString());
+            // appended to, never truncated (slf4j-simple's own logFile would empty it at every start,
+            // wiping what explains the crash a restart follows); the daemon's stderr goes there too
+            System.setErr(new java.io.PrintStream(new java.io.FileOutputStream(file.toFile(), true), true,
+                    java.nio.charset.StandardCharsets.UTF_8));
+            setIfAbsent("logFile", "System.err");
             setIfAbsent("showDateTime", "true");
             setIfAbsent("dateTimeFormat", "yyyy-MM-dd HH:mm:ss.SSS");
             System.setProperty(PREFIX + "defaultLogLevel", "info");

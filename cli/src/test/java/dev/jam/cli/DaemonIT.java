@@ -97,8 +97,12 @@ class DaemonIT {
                 assertEquals(137, daemon.process.exitValue(), daemon.output());
             }
             assertFalse(Files.exists(remote.resolve("new.bin")), "committed although killed before the commit");
+            Path log = jam.home.resolve(".local/state/jam/daemon.log");
+            assertTrue(Files.readString(log).contains("fault injection: killed at upload.sent"), "the log of the killed daemon");
             try (JamProcess daemon = new JamProcess(jam.env, "daemon")) {
                 daemon.await("running 1 profile", 60); // the dead mount left by the kill is cleared first
+                // the restarted daemon appends: what explains the crash is still there
+                assertTrue(Files.readString(log).contains("fault injection: killed at upload.sent"), "the restart emptied the log");
                 Path landed = remote.resolve("new.bin");
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (!(Files.exists(landed) && Files.size(landed) == written.length) && System.nanoTime() < deadline) Thread.sleep(100);
