@@ -52,7 +52,7 @@ final class ServiceCommand implements Callable<Integer> {
      * see Catalog.DEFAULT_CACHED_ENTRIES); the serial collector returns heap it no longer needs
      * and suits a process whose hot paths allocate little.
      */
-    static final String DAEMON_JVM_OPTIONS = "-Xmx256m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20";
+    static final String DAEMON_JVM_OPTIONS = "-Xmx192m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20";
 
     static String jamCommand() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
