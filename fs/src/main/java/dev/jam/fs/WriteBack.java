@@ -5,6 +5,7 @@ import dev.jam.remote.HashAlgorithm;
 import dev.jam.remote.Names;
 import dev.jam.remote.RemoteEntry;
 import dev.jam.remote.RemoteStore;
+import dev.jam.remote.Temporaries;
 import dev.jam.remote.RemoteUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -327,27 +328,57 @@ public final class WriteBack implements AutoCloseable {
      */
     static final String INFLIGHT = "writeback.inflight";
 
-    private void uploadStarted(AtomicWrite w) {
-        catalog.setMeta(INFLIGHT, w.tempPath());
+    /**
+     * Recorded before the server creates the file (see {@link Temporaries#announcing}); a retry
+     * after a dropped connection adds its own, so every name that may exist is listed.
+     */
+    private void creatingTemporary(String tempPath) {
+        List<String> names = inflight();
+        if (!names.contains(tempPath)) names.add(tempPath);
+        catalog.setMeta(INFLIGHT, String.join("\n", names)); // jam's names never hold a line break
     }
 
-    private void uploadEnded() {
+    private void uploadStarted(AtomicWrite w) {
+        creatingTemporary(w.tempPath());
+    }
+
+    private List<String> inflight() {
+        List<String> names = new ArrayList<>();
+        for (String n : catalog.meta(INFLIGHT).orElse("").split("\n")) if (!n.isEmpty()) names.add(n);
+        return names;
+    }
+
+    /** After a commit: removes the temporary files of attempts before it, then forgets them all. */
+    private void uploadEnded(RemoteStore store, String committed) {
+        for (String t : inflight()) {
+            if (t.equals(committed)) continue;
+            try {
+                store.delete(t);
+                log.info("removed {}, left on the server by an earlier attempt", Names.printable(t));
+            } catch (NoSuchFileException | IllegalArgumentException gone) {
+                // never created, or not a usable path
+            } catch (IOException e) {
+                return; // stays recorded: removed by the next step that reaches the server
+            }
+        }
         catalog.setMeta(INFLIGHT, "");
     }
 
-    /** Removes the temporary file an interrupted upload left on the server, if any. */
+    /** Removes the temporary files an interrupted upload left on the server, if any. */
     private void removeLeftTemporary(RemoteStore store) throws IOException {
-        Optional<String> temp = catalog.meta(INFLIGHT);
-        if (temp.isEmpty() || temp.get().isEmpty()) return;
-        try {
-            store.delete(temp.get());
-            log.info("removed {}, left on the server by an interrupted upload", Names.printable(temp.get()));
-        } catch (NoSuchFileException gone) {
-            // removed by the upload itself after all
-        } catch (IllegalArgumentException notAPath) {
-            log.warn("ignoring an unusable recorded temporary path: {}", Names.printable(temp.get()));
+        List<String> temps = inflight();
+        if (temps.isEmpty()) return;
+        for (String temp : temps) {
+            try {
+                store.delete(temp);
+                log.info("removed {}, left on the server by an interrupted upload", Names.printable(temp));
+            } catch (NoSuchFileException gone) {
+                // removed by the upload itself after all, or never created
+            } catch (IllegalArgumentException notAPath) {
+                log.warn("ignoring an unusable recorded temporary path: {}", Names.printable(temp));
+            }
         }
-        uploadEnded();
+        catalog.setMeta(INFLIGHT, "");
     }
 
     private void prune(RemoteStore store, long now) {
@@ -550,7 +581,7 @@ public final class WriteBack implements AutoCloseable {
             if (dirty != null) {
                 String hash = hash(ch, e.size());
                 if (hash == null || transfers.modificationCount(e.id()) != gen) return null;
-                try (AtomicWrite w = store.writeFrom(path, path)) {
+                try (AtomicWrite w = Temporaries.announcing(this::creatingTemporary, () -> store.writeFrom(path, path))) {
                     uploadStarted(w);
                     ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
                     for (int i = 0; i < dirty.size(); i++) {
@@ -568,14 +599,14 @@ public final class WriteBack implements AutoCloseable {
                     beforeCommit.run();
                     Faults.point("upload.sent");
                     RemoteEntry r = w.commit(e.mtime(), hash);
-                    uploadEnded();
+                    uploadEnded(store, w.tempPath());
                     Faults.point("upload.committed");
                     fixMode(store, path, r, e);
                     log.debug("delta upload of {}: {} bytes in {} ranges", Names.printable(path), dirty.covered(), dirty.size());
                     return new Sent(r, hash);
                 }
             }
-            try (AtomicWrite w = store.write(path)) {
+            try (AtomicWrite w = Temporaries.announcing(this::creatingTemporary, () -> store.write(path))) {
                 uploadStarted(w);
                 OutputStream out = w.stream();
                 byte[] buf = new byte[256 * 1024];
@@ -592,7 +623,7 @@ public final class WriteBack implements AutoCloseable {
                 beforeCommit.run();
                 Faults.point("upload.sent");
                 RemoteEntry r = w.commit(e.mtime()); // verified against the hash of what was sent
-                uploadEnded();
+                uploadEnded(store, w.tempPath());
                 Faults.point("upload.committed");
                 fixMode(store, path, r, e);
                 return new Sent(r, w.sha256());
