@@ -46,8 +46,10 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts sshd; sets PORT, SSHD_PID, KEY (client private key), KH (known_hosts), HOSTFP, SSHCFG
-# (an ssh_config with a Host "bench"), SSH_USER. Everything lives in $W/sshd.
+# Starts sshd; sets PORT (sshd's), SSHD_PID, KEY (client private key), KH (known_hosts), HOSTFP,
+# SSHCFG (an ssh_config with a Host "bench"), SSH_USER, and CPORT: the port clients connect to.
+# With RTT_MS > 0 (bench/run and bench/try set it from BENCH_RTT_MS) that is the delaying proxy's
+# (lib/delay.py, see start_delay_proxy), otherwise sshd's own. Everything lives in $W/sshd.
 start_sshd() {
     local d="$W/sshd"
     mkdir -p "$d"
@@ -104,14 +106,17 @@ CONF
         SSHD_PID=
     done
     [[ -n "$SSHD_PID" ]] || die "could not start sshd; see $d/sshd.log"
+    CPORT=$PORT
+    start_delay_proxy "$d"
     echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$KH"
+    [[ $CPORT == "$PORT" ]] || echo "[127.0.0.1]:$CPORT $(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >>"$KH"
     HOSTFP="$(ssh-keygen -lf "$d/host_ed25519.pub" -E sha256 | awk '{print $2}')"
     SSHCFG="$d/ssh_config"
     cat >"$SSHCFG" <<CONF
 Host bench
     HostName 127.0.0.1
 Host *
-    Port $PORT
+    Port $CPORT
     User $SSH_USER
     IdentityFile $KEY
     IdentitiesOnly yes
@@ -126,7 +131,43 @@ CONF
     log "sshd (pid $SSHD_PID) on 127.0.0.1:$PORT, host key $HOSTFP"
 }
 
+# Latency mode: with RTT_MS > 0, starts lib/delay.py on a free loopback port in front of sshd
+# (every chunk delayed by RTT_MS/2 in each direction, no bandwidth cap) and sets CPORT to its port
+# and DELAY_PID. Called by start_sshd; stop_sshd stops it.
+DELAY_PID=
+start_delay_proxy() {
+    local d=$1 i
+    [[ ${RTT_MS:-0} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_RTT_MS must be a number of milliseconds, not '${RTT_MS}'"
+    awk -v r="${RTT_MS:-0}" 'BEGIN {exit !(r > 0)}' || return 0
+    rm -f "$d/delay.port"
+    python3 "$BENCH_LIB/delay.py" --rtt-ms "$RTT_MS" --target "127.0.0.1:$PORT" --port-file "$d/delay.port" \
+        2>>"$d/delay.log" &
+    DELAY_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        [[ -s "$d/delay.port" ]] && break
+        kill -0 "$DELAY_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    [[ -s "$d/delay.port" ]] || die "the delaying proxy did not start; see $d/delay.log"
+    CPORT=$(cat "$d/delay.port")
+    log "delaying proxy (pid $DELAY_PID) on 127.0.0.1:$CPORT -> sshd :$PORT, $RTT_MS ms round trip ($d/delay.log)"
+}
+
+# Latency mode: the measured round trip to sshd through the proxy and straight (lib/delay.py --ping:
+# 10 new connections each, SSH version line sent until sshd's KEXINIT arrives); prints one line.
+rtt_check() {
+    local via direct
+    via=$(python3 "$BENCH_LIB/delay.py" --ping "127.0.0.1:$CPORT" 2>&1 | tail -1)
+    direct=$(python3 "$BENCH_LIB/delay.py" --ping "127.0.0.1:$PORT" 2>&1 | tail -1)
+    echo "$via" "$direct" | awk 'NF == 6 {printf "%.1f ms through the proxy (min %.1f, max %.1f), %.1f ms straight to sshd (min %.1f, max %.1f); median of 10 SSH version exchanges each\n", $1, $2, $3, $4, $5, $6; next} {print "failed: " $0}'
+}
+
 stop_sshd() {
+    if [[ -n "${DELAY_PID:-}" ]]; then
+        kill -TERM "$DELAY_PID" 2>/dev/null || true
+        wait "$DELAY_PID" 2>/dev/null || true
+        DELAY_PID=
+    fi
     if [[ -n "${SSHD_PID:-}" ]]; then
         kill -TERM "$SSHD_PID" 2>/dev/null || true
         wait "$SSHD_PID" 2>/dev/null || true

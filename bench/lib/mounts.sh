@@ -35,13 +35,14 @@ session_init() {
     : >"$ANOMALIES"
 }
 
-# rclone's sftp remote "bench:" for the bench sshd (after start_sshd)
+# rclone's sftp remote "bench:" for the bench sshd (after start_sshd; through the delaying proxy in
+# latency mode)
 write_rclone_conf() {
     cat >"$RCONF" <<CONF
 [bench]
 type = sftp
 host = 127.0.0.1
-port = $PORT
+port = $CPORT
 user = $SSH_USER
 key_file = $KEY
 known_hosts_file = $KH
@@ -95,13 +96,13 @@ setup_jam() {
     chmod 600 "$JAMHOME/.ssh/id_ed25519"
     cat >"$JAMHOME/.ssh/config" <<CONF
 Host 127.0.0.1
-    Port $PORT
+    Port $CPORT
     User $SSH_USER
     IdentityFile $JAMHOME/.ssh/id_ed25519
     IdentitiesOnly yes
 CONF
     mkdir -p "$JAMCACHE" && chmod 700 "$JAMCACHE"
-    if ! jam_cmd init --name bench --remote "sftp://$SSH_USER@127.0.0.1:$PORT$SRV" --mountpoint "${MNT[jam]}" \
+    if ! jam_cmd init --name bench --remote "sftp://$SSH_USER@127.0.0.1:$CPORT$SRV" --mountpoint "${MNT[jam]}" \
         --cache-dir "$JAMCACHE" --cache-size 8G --identity "$JAMHOME/.ssh/id_ed25519" --accept-host-key "$HOSTFP" --force \
         >"$LOGS/jam-init.log" 2>&1; then
         anomaly "jam init failed: $(tail -3 "$LOGS/jam-init.log" | tr '\n' ' ')"
@@ -175,7 +176,7 @@ mount_start() {
             "${JAM_RUN[@]}" mount bench >>"$LOGS/jam-mount.log" 2>&1 &
             ;;
         sshfs)
-            sshfs -f -F "$SSHCFG" -o "IdentityFile=$KEY,UserKnownHostsFile=$KH,port=$PORT" \
+            sshfs -f -F "$SSHCFG" -o "IdentityFile=$KEY,UserKnownHostsFile=$KH,port=$CPORT" \
                 "$SSH_USER@127.0.0.1:$SRV" "$m" >>"$LOGS/sshfs.log" 2>&1 &
             ;;
         rclone)

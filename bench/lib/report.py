@@ -225,7 +225,9 @@ def main():
 
     out = []
     p = out.append
-    p("# jam benchmark, %s" % m.get("DATE", ""))
+    rtt = m.get("RTT_MS", "0")
+    latency = float(rtt or 0) > 0
+    p("# jam benchmark, %s%s" % (m.get("DATE", ""), ", latency mode: %s ms round trip" % rtt if latency else ""))
     p("")
     p("| | |")
     p("|---|---|")
@@ -240,6 +242,16 @@ def main():
       "served by OpenSSH sshd on 127.0.0.1 (default cipher). "
       % (m["BIG_MB"], m["MID_MB"], m["SMALL_N"], m["SMALL_KB"], m["TREE_FILES"], m["TREE_DIRS"]))
     p("")
+    if latency:
+        p("**Latency mode (`BENCH_RTT_MS=%s`)**: jam, sshfs, rclone and raw sftp reach sshd through `bench/lib/delay.py`, "
+          "a TCP proxy on 127.0.0.1 that holds every chunk it reads for %g ms before passing it on, in each direction "
+          "(%s ms per round trip; measured before the runs: %s), with no bandwidth limit: any number of bytes may be in flight, so "
+          "what a system pipelines decides its figures. *local disk* reads the served directory directly and is not "
+          "delayed: its column and the *jam vs local disk* ratios are the no-network reference, not a like-for-like "
+          "comparison. The loopback byte counts (`lo` TX) count the SSH traffic twice (client to proxy, proxy to "
+          "sshd); the SSH payload rows (sshd's own connections) count it once. The session setup subtracted from the "
+          "raw sftp figures includes the delayed handshake. jam's targets below were set for loopback without delay." % (rtt, float(rtt) / 2, rtt, m.get("RTT_CHECK", "?")))
+        p("")
     p("Each cell: median of the runs, (min-max) below it when there were several runs. "
       "**Ratio columns: jam relative to the other system, > 1 means jam is faster** "
       "(for times: other / jam; for rates: jam / other). "
