@@ -445,6 +445,11 @@ def main():
         p("")
         p(m["FSX"])
         p("")
+    if "SOAK" in m:
+        p("## fault soak (cli `FaultInjectionIT#soak`)")
+        p("")
+        p(m["SOAK"])
+        p("")
     if fails:
         p("## Failures")
         p("")

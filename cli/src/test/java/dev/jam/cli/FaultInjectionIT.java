@@ -463,6 +463,97 @@ class FaultInjectionIT {
     // ---------------------------------------------------------------- the faults
 
     /**
+     * Soak mode for the benchmark machine, off unless {@code -Djam.soak.minutes=M} ({@code
+     * BENCH_SOAK_MINUTES} in bench/run): until the time is up, rounds of random writes (some with
+     * an fsync half-way), reads checked byte for byte and stashes through a mount that dies at a
+     * random fault point or is killed at a random moment, then restarted; at the end everything
+     * acknowledged must be on the server and read back intact. {@code -Djam.soak.seed} repeats a run.
+     */
+    @Test
+    @Order(100)
+    void soak() throws Exception {
+        long minutes = Long.getLong("jam.soak.minutes", 0);
+        org.junit.jupiter.api.Assumptions.assumeTrue(minutes > 0, "soak mode is off (-Djam.soak.minutes=M)");
+        long seed = Long.getLong("jam.soak.seed", System.nanoTime());
+        System.out.println("soak: " + minutes + " min, seed " + seed);
+        Random rnd = new Random(seed);
+        seed("docs/soak-big.bin", random(seed, 6 << 20), "s");
+        profile("s", server.port(), "1s");
+        Path mnt = mountpoints.get("s");
+        String[] points = {"", "", "write.recorded", "upload.sent", "upload.committed", "download.chunk", "stash.verified", "stash.deleted"};
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
+        int rounds = 0;
+        while (System.nanoTime() < deadline) {
+            String point = points[rnd.nextInt(points.length)];
+            JamProcess p = point.isEmpty() ? start("s") : start("s", point);
+            AtomicBoolean stop = new AtomicBoolean();
+            long roundSeed = rnd.nextLong();
+            Future<Integer> worker = CALLS.submit(() -> {
+                Random r = new Random(roundSeed);
+                int done = 0;
+                try {
+                    while (!stop.get()) {
+                        String rel = "docs/s" + r.nextInt(16) + ".bin";
+                        switch (r.nextInt(6)) {
+                            case 0 -> { // a cold read of the big file (stashed now and then below)
+                                readAndCheck("s", "docs/soak-big.bin");
+                            }
+                            case 1 -> { // stash what is not changed here
+                                jam.run("stash", mnt.resolve("docs/soak-big.bin").toString());
+                            }
+                            case 2 -> {
+                                if (oracle.last("s", rel) != null) readAndCheck("s", rel);
+                            }
+                            default -> {
+                                byte[] content = random(r.nextLong(), 1 + r.nextInt(600_000));
+                                if (r.nextBoolean()) {
+                                    int half = content.length / 2;
+                                    oracle.attempted("s", rel, content);
+                                    try (FileChannel ch = FileChannel.open(mnt.resolve(rel), StandardOpenOption.CREATE,
+                                            StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                                        ch.write(ByteBuffer.wrap(content, 0, half));
+                                        ch.force(true);
+                                        oracle.acked("s", rel, Arrays.copyOf(content, half));
+                                        oracle.attempted("s", rel, content);
+                                        ch.write(ByteBuffer.wrap(content, half, content.length - half), half);
+                                    }
+                                    oracle.acked("s", rel, content);
+                                } else {
+                                    write("s", rel, content);
+                                }
+                            }
+                        }
+                        done++;
+                    }
+                } catch (IOException killed) {
+                    // the mount died under us
+                }
+                return done;
+            });
+            long wait = 1_000 + rnd.nextInt(5_000);
+            p.process.waitFor(wait, TimeUnit.MILLISECONDS);
+            if (p.process.isAlive()) {
+                kill("s", "soak: kill -9 at a random moment");
+            } else {
+                String out = p.output();
+                outputs.add(out);
+                REPORT.fault(out.contains("killed at ") ? "soak: kill -9 at " + point : "soak: jam died by itself (see its output)");
+                if (!out.contains("killed at ")) REPORT.problem("soak: jam mount exited " + p.process.exitValue() + " by itself:\n" + out);
+            }
+            stop.set(true);
+            worker.get(HUNG_SECONDS, TimeUnit.SECONDS);
+            rounds++;
+        }
+        start("s");
+        drain("s", 180);
+        verifyServer("after the soak (" + rounds + " rounds, seed " + seed + ")");
+        for (WriteOracle.Record r : oracle.records()) {
+            if (Files.exists(mnt.resolve(r.path))) readAndCheck("s", r.path);
+        }
+        stop("s");
+    }
+
+    /**
      * kill -9 at each write and upload point, for a new file, a changed file and a delta upload: the
      * server never holds a half-written file under the real name, and after a clean start every
      * acknowledged version is there; the replaced version is kept under .jam/versions.

@@ -109,7 +109,7 @@ public final class Fsck {
 
     /** What stops a mount, changing nothing: a damaged catalog, a cache of another catalog, lost local changes. */
     public Optional<Refusal> preflight() throws IOException {
-        String integrity = catalog.quickCheck();
+        String integrity = catalog.integrity();
         if (!"ok".equals(integrity)) return Optional.of(new Refusal(Refusal.Kind.DAMAGED, integrity, List.of()));
         List<Path> files = content.files();
         if (!belongs(files)) {
@@ -148,7 +148,7 @@ public final class Fsck {
 
     public List<Problem> run(boolean repair, boolean hash, RemoteStore store) throws IOException {
         List<Problem> out = new ArrayList<>();
-        String integrity = catalog.quickCheck();
+        String integrity = catalog.integrity();
         if (!"ok".equals(integrity)) {
             // nothing below can be trusted to a damaged database: FsckCommand moves it aside and rebuilds it
             out.add(new Problem(catalog.file().toString(), "database damaged: " + integrity, false));

@@ -2,6 +2,7 @@ package dev.jam.fs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -245,6 +246,31 @@ class CatalogDamageTest {
         }
         try (Catalog catalog = Catalog.open(catalogFile)) {
             assertTrue(new Fsck(catalog, cacheDir).preflight().isEmpty());
+        }
+    }
+
+    /**
+     * A catalog closed cleanly and untouched since is not read whole again at the next start (a
+     * million entries take seconds); damaged while stopped, its changed modification time brings
+     * the full check back; opened by a process that did not close it (a crash), it is checked too.
+     */
+    @Test
+    void onlyACatalogClosedCleanAndUntouchedSkipsTheWholeFileCheck() throws Exception {
+        changesNotYetUploaded();
+        Path mark = Path.of(catalogFile + ".clean");
+        assertTrue(Files.exists(mark), "a clean close leaves its mark");
+        try (Catalog c = Catalog.open(catalogFile)) {
+            assertFalse(Files.exists(mark), "the mark is consumed when the catalog is opened");
+            assertEquals("ok", c.integrity());
+        }
+        // damaged while stopped (the mark is there, the file changed)
+        assertTrue(Files.exists(mark));
+        java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(catalogFile);
+        damageEntriesPage(catalogFile);
+        assertNotEquals(before, Files.getLastModifiedTime(catalogFile));
+        try (Catalog c = Catalog.open(catalogFile)) {
+            assertNotEquals("ok", c.integrity(), "damage while stopped must be found");
+            assertEquals(Fsck.Refusal.Kind.DAMAGED, new Fsck(c, cacheDir).preflight().orElseThrow().kind());
         }
     }
 
