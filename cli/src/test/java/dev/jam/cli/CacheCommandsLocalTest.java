@@ -87,6 +87,31 @@ class CacheCommandsLocalTest {
         }
     }
 
+    /** Many files of one directory are checked against one listing of it, with the same rules as one stat each. */
+    @Test
+    void stashOfManyFilesInOneDirectoryChecksEachAgainstTheServer() throws Exception {
+        Path many = Files.createDirectories(remote.resolve("many"));
+        for (int i = 0; i < 12; i++) Files.writeString(many.resolve("m" + i), "content " + i);
+        assertEquals(0, jam.run("refresh").exitCode());
+        assertEquals(0, jam.run("checkout", "many").exitCode());
+        assertEquals(0, jam.run("checkout", "--unpin", "many").exitCode());
+        Files.writeString(many.resolve("m3"), "changed on the server, longer");
+        Files.delete(many.resolve("m7"));
+        String[] args = new String[13];
+        args[0] = "stash";
+        for (int i = 0; i < 12; i++) args[i + 1] = "many/m" + i;
+        JamRunner.Result stash = jam.run(args);
+        assertEquals(ExitCodes.FAILURE, stash.exitCode(), stash.toString());
+        assertTrue(stash.out().contains("kept many/m3: the server's copy changed"), stash.out());
+        assertTrue(stash.out().contains("kept many/m7: gone from the server"), stash.out());
+        assertTrue(stash.out().contains("dropped 10 files"), stash.out());
+        try (Catalog c = catalog()) {
+            assertEquals(Entry.State.CACHED, c.lookup("many/m3").orElseThrow().state(), "not dropped");
+            assertEquals(Entry.State.CACHED, c.lookup("many/m7").orElseThrow().state(), "not dropped");
+            assertEquals(Entry.State.REMOTE, c.lookup("many/m5").orElseThrow().state());
+        }
+    }
+
     @Test
     void stashAutoFollowsTheRulesAndItsDryRunMatches() throws Exception {
         Files.writeString(jam.profileFile("local"), Files.readString(jam.profileFile("local")).replaceAll("stash_after = .*", "stash_after = never")
