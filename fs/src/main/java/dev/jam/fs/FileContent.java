@@ -75,6 +75,8 @@ final class FileContent {
     private boolean unrecorded;          // changes not yet recorded in the catalog
     int refs;
     boolean retired;
+    /** The server's version changed under it (a refresh): what it holds is never recorded. */
+    volatile boolean replaced;
 
     FileContent(Transfers transfers, Entry e, FileChannel channel, RangeSet have, boolean complete) {
         this.transfers = transfers;
@@ -677,7 +679,7 @@ final class FileContent {
             }
             if (channel.size() > size) channel.truncate(size);
             // served from now on; recorded as CACHED once the data is on disk (Transfers.flushCompleted)
-            transfers.completed(id, size, remoteSize, remoteMtime, hash);
+            if (!replaced) transfers.completed(id, size, remoteSize, remoteMtime, hash); // else a version the server no longer has
             synchronized (this) {
                 complete = true;
                 notifyAll();
@@ -741,7 +743,7 @@ final class FileContent {
                 ranges = have.encode();
                 held = have.covered();
             }
-            if (!done && failure == null) {
+            if (!done && failure == null && !replaced) {
                 channel.force(false);
                 if (held > 0) transfers.catalog().setContent(id, Entry.State.PARTIAL, held, ranges);
             }

@@ -242,7 +242,8 @@ final class Transfers {
         FileContent fc;
         synchronized (open) {
             fc = open.remove(id);
-            if (fc != null) fc.retired = true;
+            // retired (its files closed, nothing recorded) when its last handle goes, as usual
+            if (fc != null) fc.replaced = true;
         }
         if (fc != null) fc.cancel();
         completed.remove(id);
