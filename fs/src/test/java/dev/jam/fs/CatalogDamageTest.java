@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jam.remote.LocalRemote;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -61,7 +60,7 @@ class CatalogDamageTest {
             JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
                     WriteBack.Settings.defaults().withQuiet(Duration.ofHours(1)));
             try {
-                assertArrayEquals(CLEAN, read(fs, "/docs/clean.bin"));
+                assertArrayEquals(CLEAN, Fixtures.readAll(fs, "/docs/clean.bin"));
                 long h = fs.open("/docs/edited.txt", true);
                 fs.truncate(h, 0);
                 fs.write(h, 0, ByteBuffer.wrap(EDITED));
@@ -178,8 +177,8 @@ class CatalogDamageTest {
                     WriteBack.Settings.defaults().withQuiet(Duration.ofMillis(100)));
             try {
                 assertTrue(fs.writeBack().drain(Duration.ofSeconds(20)));
-                assertArrayEquals(ORIGINAL, read(fs, "/docs/edited.txt"));
-                assertArrayEquals(CLEAN, read(fs, "/docs/clean.bin"));
+                assertArrayEquals(ORIGINAL, Fixtures.readAll(fs, "/docs/edited.txt"));
+                assertArrayEquals(CLEAN, Fixtures.readAll(fs, "/docs/clean.bin"));
             } finally {
                 fs.close();
             }
@@ -302,23 +301,6 @@ class CatalogDamageTest {
         return new ContentStore(cacheDir).files();
     }
 
-    private static byte[] read(JamFs fs, String path) throws IOException {
-        long h = fs.open(path, false);
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteBuffer b = ByteBuffer.allocate(65536);
-            for (long off = 0; ; ) {
-                b.clear();
-                int n = fs.read(h, off, b);
-                if (n <= 0) break;
-                out.write(b.array(), 0, n);
-                off += n;
-            }
-            return out.toByteArray();
-        } finally {
-            fs.release(h);
-        }
-    }
 
     private static void awaitCached(JamFs fs, String path) throws Exception {
         for (int i = 0; i < 100 && fs.stat(path).state() != Entry.State.CACHED; i++) {

@@ -1,11 +1,13 @@
 package dev.jam.fs;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
-/** Reproducible sample trees for the mount tests. */
+/** Reproducible sample trees for the mount tests, and reading a file through the kernel-free core. */
 final class Fixtures {
     private Fixtures() {}
 
@@ -26,5 +28,24 @@ final class Fixtures {
         Files.write(root.resolve("big.bin"), randomBytes(7, bigSize));
         Files.write(root.resolve("empty"), new byte[0]);
         Files.createSymbolicLink(root.resolve("link-to-hello"), Path.of("hello.txt"));
+    }
+
+    /** The whole content of {@code path} read through {@code fs} (open, reads until EOF, release). */
+    static byte[] readAll(JamFs fs, String path) throws IOException {
+        long h = fs.open(path, false);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteBuffer b = ByteBuffer.allocate(131072);
+            for (long off = 0; ; ) {
+                b.clear();
+                int n = fs.read(h, off, b);
+                if (n <= 0) break;
+                out.write(b.array(), 0, n);
+                off += n;
+            }
+            return out.toByteArray();
+        } finally {
+            fs.release(h);
+        }
     }
 }

@@ -121,22 +121,7 @@ class HostileServerStackTest {
     }
 
     private byte[] readAll(String path) throws IOException {
-        long h = fs.open(path, false);
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteBuffer b = ByteBuffer.allocate(131072);
-            long off = 0;
-            while (true) {
-                b.clear();
-                int n = fs.read(h, off, b);
-                if (n <= 0) break;
-                out.write(b.array(), 0, n);
-                off += n;
-            }
-            return out.toByteArray();
-        } finally {
-            fs.release(h);
-        }
+        return Fixtures.readAll(fs, path);
     }
 
     /** Reads {@code path} from the start until an error; returns what was served before it (the test asserts it failed). */

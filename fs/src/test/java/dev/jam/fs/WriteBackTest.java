@@ -6,7 +6,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -72,22 +71,7 @@ class WriteBackTest {
     }
 
     private byte[] read(String path) throws IOException {
-        long h = fs.open(path, false);
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteBuffer b = ByteBuffer.allocate(65536);
-            long off = 0;
-            while (true) {
-                b.clear();
-                int n = fs.read(h, off, b);
-                if (n <= 0) break;
-                out.write(b.array(), 0, n);
-                off += n;
-            }
-            return out.toByteArray();
-        } finally {
-            fs.release(h);
-        }
+        return Fixtures.readAll(fs, path);
     }
 
     private void drain() throws InterruptedException {
