@@ -334,10 +334,12 @@ public final class WriteBack implements AutoCloseable {
      */
     private void creatingTemporary(String tempPath) {
         List<String> names = inflight();
-        if (!names.contains(tempPath)) names.add(tempPath);
+        if (names.contains(tempPath)) return; // announced already: no second commit on the upload path
+        names.add(tempPath);
         catalog.setMeta(INFLIGHT, String.join("\n", names)); // jam's names never hold a line break
     }
 
+    /** A store that made its temporary without {@link Temporaries#beside} has it recorded here. */
     private void uploadStarted(AtomicWrite w) {
         creatingTemporary(w.tempPath());
     }
