@@ -36,18 +36,16 @@ final class Mounted implements AutoCloseable {
     private final Control control;
     private final Catalog catalog;
     private final RemoteAccess remote;
-    private final Path cacheDir;
     private final ScheduledExecutorService refresher;
     private boolean closed;
 
-    private Mounted(JamFs fs, Mount mount, Control control, Catalog catalog, RemoteAccess remote, Path cacheDir,
+    private Mounted(JamFs fs, Mount mount, Control control, Catalog catalog, RemoteAccess remote,
                     ScheduledExecutorService refresher) {
         this.fs = fs;
         this.mount = mount;
         this.control = control;
         this.catalog = catalog;
         this.remote = remote;
-        this.cacheDir = cacheDir;
         this.refresher = refresher;
     }
 
@@ -75,7 +73,7 @@ final class Mounted implements AutoCloseable {
             mount = Mount.start(fs, s.mountpoint(), new Mount.Options(s.fsName(), Duration.ofSeconds(30), s.allowOther(), s.debug()));
             Mounted[] self = new Mounted[1];
             if (s.controlSocket() != null) control = Control.start(s.controlSocket(), fs, () -> self[0].refresh());
-            self[0] = new Mounted(fs, mount, control, catalog, remote, s.cacheDir(), refresher);
+            self[0] = new Mounted(fs, mount, control, catalog, remote, refresher);
             if (refresher != null) {
                 refresher.scheduleWithFixedDelay(() -> {
                     try {
@@ -104,7 +102,9 @@ final class Mounted implements AutoCloseable {
     synchronized IndexReport refresh() throws IOException {
         if (catalog.queueStats().ops() > 0) throw new IOException("changes here are still being uploaded; refreshing after that");
         java.util.Set<String> top = topLevelNames();
-        IndexReport r = new Indexer(remote.store(), catalog).dropStaleContentIn(cacheDir).run();
+        // the old versions' content goes through the mount's Transfers (serverVersionsChanged), which
+        // also forgets what it holds of them in memory: the Indexer need not delete the files itself
+        IndexReport r = new Indexer(remote.store(), catalog).run();
         catalog.setMeta(IndexCommand.LAST_INDEX, java.time.Instant.now() + " " + r.summary());
         fs.serverVersionsChanged(r.invalidated());
         if (r.added() + r.changed() + r.removed() > 0) {
