@@ -447,7 +447,14 @@ final class JamFuse extends FuseStubFS {
 
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
-        if (!name.startsWith("user.jam.")) return -ErrorCodes.ENODATA(); // ls asks for ACLs and labels on every file
+        if (!name.startsWith("user.")) {
+            // jam keeps no security labels, capabilities or ACLs: "not supported" (what the kernel
+            // answers for a namespace no filesystem handler serves). ls -l asks for a label and an
+            // ACL on every file; on ENOTSUP it stops asking for the rest of the device, which
+            // saves two round trips through the kernel per listed file. ENODATA would not.
+            return -ErrorCodes.EOPNOTSUPP();
+        }
+        if (!name.startsWith("user.jam.")) return -ErrorCodes.ENODATA();
         try {
             Optional<byte[]> v = fs.xattr(path, name);
             if (v.isEmpty()) return -ErrorCodes.ENODATA();

@@ -150,4 +150,21 @@ class MountIT {
         String all = MountSupport.run(mnt, "getfattr", "-d", "docs/note-7.txt");
         assertTrue(all.contains("user.jam.state"), all);
     }
+
+    @Test
+    void labelsAndAclsAreNotSupportedSoLsStopsAskingForThem() throws Exception {
+        MountSupport.assumeTools("getfattr", "strace");
+        var label = MountSupport.bash(mnt, Duration.ofSeconds(30), java.util.Map.of(), "getfattr -n security.selinux docs/note-1.txt");
+        assertNotEquals(0, label.exit());
+        assertTrue(label.err().contains("Operation not supported"), label.err());
+        var other = MountSupport.bash(mnt, Duration.ofSeconds(30), java.util.Map.of(), "getfattr -n user.other docs/note-1.txt");
+        assertNotEquals(0, other.exit());
+        assertTrue(other.err().contains("No such attribute"), other.err());
+        // ls -l asks for a label and an ACL on every file until the filesystem says it has none
+        String trace = MountSupport.sh(mnt, "strace -f -e trace=getxattr,lgetxattr ls -l docs 2>&1 >/dev/null");
+        long listed = MountSupport.run(mnt, "ls", "docs").lines().count();
+        long asked = trace.lines().filter(l -> l.contains("getxattr(")).count();
+        assertTrue(listed >= 10, "docs holds " + listed + " entries");
+        assertTrue(asked <= 4, "ls -l of " + listed + " entries asked for " + asked + " attributes:\n" + trace);
+    }
 }
