@@ -21,6 +21,7 @@ RUN=0
 JAM=()
 JAM_JAR=""  # the jar jam runs from (the copy, or cli/target/jam.jar with BENCH_JAM_SNAPSHOT=0)
 JAM_RUN=()
+JAM_RUN_MOUNT=()
 JAM_READY=0
 JAM_MOUNT_OK=0
 # jam's write_delay for the bench (profile key; its default is 5s), in jam's duration syntax
@@ -79,15 +80,27 @@ setup_jam() {
         # one jar for the whole run, even if someone rebuilds cli/target/jam.jar meanwhile
         cp "$REPO/cli/target/jam.jar" "$SESSION/jam.jar"
         JAM_JAR="$SESSION/jam.jar"
-        # shellcheck disable=SC2206 # BENCH_JAM_JAVA_OPTS is split into JVM options on purpose
+        # the mount runs with the JVM options ./jam and the systemd unit give it (the launcher's
+        # default, ServiceCommand.DAEMON_JVM_OPTIONS), other commands with none, as ./jam does;
+        # BENCH_JAM_JAVA_OPTS replaces both
+        local daemon_opts
+        daemon_opts="$(sed -n 's/.*mount|demo|daemon).*JAM_JAVA_OPTS:-\([^}]*\)}.*/\1/p' "$REPO/jam")"
+        [[ -n "$daemon_opts" ]] || { anomaly "cannot find the mount's JVM options in $REPO/jam"; return 1; }
+        # shellcheck disable=SC2206 # the options are split into JVM options on purpose
         JAM=(java ${BENCH_JAM_JAVA_OPTS:-} -jar "$JAM_JAR")
+        # shellcheck disable=SC2206
+        JAM_MOUNT=(java ${BENCH_JAM_JAVA_OPTS-$daemon_opts} -jar "$JAM_JAR")
     else
         JAM_JAR="$REPO/cli/target/jam.jar"
         JAM=("$REPO/jam")
+        JAM_MOUNT=("$REPO/jam")
     fi
-    JAM_RUN=(env HOME="$JAMHOME" XDG_CONFIG_HOME="$JAMHOME/.config" XDG_CACHE_HOME="$JAMHOME/.cache"
+    local envs=(env HOME="$JAMHOME" XDG_CONFIG_HOME="$JAMHOME/.config" XDG_CACHE_HOME="$JAMHOME/.cache"
         XDG_DATA_HOME="$JAMHOME/.local/share" XDG_STATE_HOME="$JAMHOME/.local/state"
-        XDG_RUNTIME_DIR="$JAMHOME/run" "${JAM[@]}")
+        XDG_RUNTIME_DIR="$JAMHOME/run")
+    JAM_RUN=("${envs[@]}" "${JAM[@]}")
+    JAM_RUN_MOUNT=("${envs[@]}" "${JAM_MOUNT[@]}")
+    log "jam mount runs as: ${JAM_MOUNT[*]}"
     mkdir -p "$JAMHOME/.ssh" "$JAMHOME/run" "$JAMHOME/.config" "$JAMHOME/.cache" "$JAMHOME/.local/share" "$JAMHOME/.local/state"
     chmod 700 "$JAMHOME" "$JAMHOME/.ssh" "$JAMHOME/run"
     cp "$KEY" "$JAMHOME/.ssh/id_ed25519"
@@ -173,7 +186,7 @@ mount_start() {
     case $s in
         jam)
             JAM_LOG_MARK=$( (wc -l <"$LOGS/jam-mount.log") 2>/dev/null || echo 0)
-            "${JAM_RUN[@]}" mount bench >>"$LOGS/jam-mount.log" 2>&1 &
+            "${JAM_RUN_MOUNT[@]}" mount bench >>"$LOGS/jam-mount.log" 2>&1 &
             ;;
         sshfs)
             sshfs -f -F "$SSHCFG" -o "IdentityFile=$KEY,UserKnownHostsFile=$KH,port=$CPORT" \

@@ -81,7 +81,8 @@ final class Mounted implements AutoCloseable {
                     } catch (IOException | RuntimeException e) {
                         log.info("refresh skipped: {}", e.getMessage());
                     }
-                }, 2_000, s.refreshEvery().toMillis(), TimeUnit.MILLISECONDS);
+                }, firstRefreshDelay(catalog, s.refreshEvery(), java.time.Instant.now()).toMillis(),
+                        s.refreshEvery().toMillis(), TimeUnit.MILLISECONDS);
             }
             return self[0];
         } catch (IOException | RuntimeException e) {
@@ -90,6 +91,31 @@ final class Mounted implements AutoCloseable {
             if (mount != null) mount.close();
             fs.close();
             throw e;
+        }
+    }
+
+    /**
+     * When a mount's first refresh runs: one interval after the catalog's last index or refresh
+     * (also one by an earlier mount, {@code jam index} or {@code jam refresh}), so restarting a
+     * mount does not walk the whole server again right away, and at the latest one interval from
+     * now; at least 2 s after the start, which the mount has for the first requests.
+     */
+    static Duration firstRefreshDelay(Catalog catalog, Duration every, java.time.Instant now) {
+        Duration least = Duration.ofSeconds(2);
+        java.time.Instant last = catalog.meta(IndexCommand.LAST_INDEX).map(Mounted::indexTime).orElse(null);
+        if (last == null || last.isAfter(now)) return least; // never indexed, or a clock that went back
+        Duration due = Duration.between(now, last.plus(every));
+        if (due.compareTo(least) < 0) return least;
+        return due.compareTo(every) > 0 ? every : due;
+    }
+
+    /** The time at the start of a {@link IndexCommand#LAST_INDEX} value ({@code <instant> <summary>}), or null. */
+    private static java.time.Instant indexTime(String meta) {
+        int sp = meta.indexOf(' ');
+        try {
+            return java.time.Instant.parse(sp < 0 ? meta : meta.substring(0, sp));
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
         }
     }
 
