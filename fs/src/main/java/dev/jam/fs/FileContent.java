@@ -571,9 +571,8 @@ final class FileContent {
             r = rangeReader;
             rangeReader = null;
         }
-        String path = transfers.remotePath(id);
         if (r == null) {
-            InputStream in = transfers.remote().store().read(path, from, 0); // opens the file, requests nothing
+            InputStream in = transfers.remote().store().read(transfers.remotePath(id), from, 0); // opens the file, requests nothing
             if (!(in instanceof SeekableByteChannel ch)) {
                 in.close();
                 synchronized (this) {
@@ -593,8 +592,9 @@ final class FileContent {
             while (pos < to) {
                 int want = (int) Math.min(CHUNK, to - pos);
                 int n = r.read(ByteBuffer.wrap(buf, 0, want + (last && pos + want == to ? 1 : 0)));
-                if (n < 0) throw shorterThanCatalog(path, pos);
-                if (n > to - pos) throw longerThanCatalog(path);
+                // the path is looked up for the message only: a kept handle needs no catalog query per fetch
+                if (n < 0) throw shorterThanCatalog(transfers.remotePath(id), pos);
+                if (n > to - pos) throw longerThanCatalog(transfers.remotePath(id));
                 put(buf, pos, n, false);
                 pos += n;
             }
