@@ -81,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
                     out.println("Indexed: " + report.summary());
                     Mounted.Settings settings = new Mounted.Settings(work.resolve("cache"), mnt, "jam:demo", Duration.ofSeconds(5),
                             dev.jam.fs.WriteBack.Settings.defaults(), new dev.jam.fs.Budget.Limits(CacheBudget.MINIMUM, CacheBudget.freeFloorFor(work)),
-                            null, null, null, null, false, false);
+                            null, null, null, null, false, false, true);
                     return MountCommand.serve(context, catalog, remote, settings, closed, () -> tips(out, mnt, server.port(), clientKey, knownHosts));
                 }
             }

@@ -147,7 +147,7 @@ final class MountCommand implements Callable<Integer> {
                 WriteBack.Settings.defaults().withQuiet(profile.writeDelay()).withRetention(profile.keepVersions()),
                 new Budget.Limits(profile.cacheSize(), CacheBudget.freeFloorFor(profile.cacheDir())),
                 profile.stashRules(), profile.stashEvery(), profile.refreshEvery(), Control.socketFor(context.env(), profile.name()),
-                allowOther, debug);
+                allowOther, debug, profile.dirReadAhead());
     }
 
     /**

@@ -29,7 +29,7 @@ final class Mounted implements AutoCloseable {
     /** What to mount and how. {@code controlSocket}, {@code stashEvery}, {@code refreshEvery} may be null (off). */
     record Settings(Path cacheDir, Path mountpoint, String fsName, Duration timeout, WriteBack.Settings writes, Budget.Limits limits,
                     Stasher.Rules stashRules, Duration stashEvery, Duration refreshEvery, Path controlSocket,
-                    boolean allowOther, boolean debug) {}
+                    boolean allowOther, boolean debug, boolean dirReadAhead) {}
 
     final JamFs fs;
     final Mount mount;
@@ -64,6 +64,7 @@ final class Mounted implements AutoCloseable {
         });
         try {
             fs.budget().setLimits(s.limits());
+            fs.setDirReadAhead(s.dirReadAhead());
             if (s.stashEvery() != null) {
                 fs.stasher().setRules(s.stashRules());
                 fs.stasher().start(s.stashEvery());

@@ -18,9 +18,11 @@ import java.time.Duration;
  * @param stashRules the background stasher's age rules (stash_after, stash_rules)
  * @param stashEvery how often the background stasher runs
  * @param refreshEvery how often a mount brings its catalog in line with the server
+ * @param dirReadAhead whether a mount fetches the next small files of a directory read in name order
  */
 record Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity,
-               Duration writeDelay, Duration keepVersions, Stasher.Rules stashRules, Duration stashEvery, Duration refreshEvery) {
+               Duration writeDelay, Duration keepVersions, Stasher.Rules stashRules, Duration stashEvery, Duration refreshEvery,
+               boolean dirReadAhead) {
     static final Duration DEFAULT_WRITE_DELAY = Duration.ofSeconds(5);
     static final Duration DEFAULT_KEEP_VERSIONS = Duration.ofDays(30);
     static final Duration DEFAULT_STASH_EVERY = Duration.ofHours(1);
@@ -28,6 +30,6 @@ record Profile(String name, String remote, Path mountpoint, Path cacheDir, long 
 
     Profile(String name, String remote, Path mountpoint, Path cacheDir, long cacheSize, Path identity) {
         this(name, remote, mountpoint, cacheDir, cacheSize, identity, DEFAULT_WRITE_DELAY, DEFAULT_KEEP_VERSIONS,
-                Stasher.Rules.defaults(), DEFAULT_STASH_EVERY, DEFAULT_REFRESH_EVERY);
+                Stasher.Rules.defaults(), DEFAULT_STASH_EVERY, DEFAULT_REFRESH_EVERY, true);
     }
 }

@@ -27,8 +27,9 @@ final class ProfileFile {
     static final String STASH_RULES = "stash_rules";
     static final String STASH_EVERY = "stash_every";
     static final String REFRESH_INTERVAL = "refresh_interval";
+    static final String DIR_READ_AHEAD = "dir_read_ahead";
     private static final List<String> KEYS = List.of(REMOTE, MOUNTPOINT, CACHE_DIR, CACHE_SIZE, IDENTITY, WRITE_DELAY, KEEP_VERSIONS,
-            STASH_AFTER, STASH_RULES, STASH_EVERY, REFRESH_INTERVAL);
+            STASH_AFTER, STASH_RULES, STASH_EVERY, REFRESH_INTERVAL, DIR_READ_AHEAD);
 
     private final Path file;
     private final Env env;
@@ -104,8 +105,15 @@ final class ProfileFile {
         }
         Duration stashEvery = duration(values, lineOf, STASH_EVERY, Profile.DEFAULT_STASH_EVERY);
         Duration refreshEvery = duration(values, lineOf, REFRESH_INTERVAL, Profile.DEFAULT_REFRESH_EVERY);
+        boolean dirReadAhead = true;
+        if (values.containsKey(DIR_READ_AHEAD)) {
+            String v = values.get(DIR_READ_AHEAD).toLowerCase(java.util.Locale.ROOT);
+            if (v.equals("true") || v.equals("on") || v.equals("yes")) dirReadAhead = true;
+            else if (v.equals("false") || v.equals("off") || v.equals("no")) dirReadAhead = false;
+            else throw error(lineOf.get(DIR_READ_AHEAD), DIR_READ_AHEAD + ": '" + values.get(DIR_READ_AHEAD) + "' is neither true nor false");
+        }
         return new Profile(name, remote, mountpoint, cacheDir, cacheSize, identity, writeDelay, keepVersions,
-                new Stasher.Rules(List.copyOf(rules), stashAfter), stashEvery, refreshEvery);
+                new Stasher.Rules(List.copyOf(rules), stashAfter), stashEvery, refreshEvery, dirReadAhead);
     }
 
     /** A duration, or null for {@code never}. */
@@ -150,7 +158,8 @@ final class ProfileFile {
             text.append(STASH_RULES).append(" = ").append(r).append('\n');
         }
         text.append(STASH_EVERY).append(" = ").append(Durations.format(profile.stashEvery())).append('\n')
-                .append(REFRESH_INTERVAL).append(" = ").append(Durations.format(profile.refreshEvery())).append('\n');
+                .append(REFRESH_INTERVAL).append(" = ").append(Durations.format(profile.refreshEvery())).append('\n')
+                .append(DIR_READ_AHEAD).append(" = ").append(profile.dirReadAhead()).append('\n');
         return text.toString();
     }
 

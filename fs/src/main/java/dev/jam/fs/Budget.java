@@ -81,6 +81,22 @@ public final class Budget {
     }
 
     /**
+     * Whether {@code bytes} more fit without evicting anything, with a tenth of the budget and of
+     * the free-space floor to spare (for speculative fetches, which must never push out what the
+     * user has read).
+     */
+    boolean hasRoomWithoutEvicting(long bytes) {
+        Limits l = limits;
+        if (l.maxBytes() != Long.MAX_VALUE && used() + bytes > l.maxBytes() - l.maxBytes() / 10) return false;
+        if (l.freeFloorBytes() <= 0) return true;
+        try {
+            return disk.getUsableSpace() - bytes >= l.freeFloorBytes() + l.freeFloorBytes() / 10;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
      * Makes room for {@code bytes} about to be added to the cache by a fetch, evicting what
      * must go. Throws "No space left on device" when not enough can be evicted.
      */

@@ -72,6 +72,7 @@ public final class JamFs implements AutoCloseable {
         this.budget = new Budget(catalog, transfers, clock);
         transfers.budget(budget);
         this.stasher = new Stasher(this);
+        this.readAhead = new DirReadAhead(catalog, transfers, budget);
         housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         writeBack.start();
     }
@@ -97,9 +98,16 @@ public final class JamFs implements AutoCloseable {
 
     private final Budget budget;
     private final Stasher stasher;
+    private final DirReadAhead readAhead;
 
     /** The background stasher (rules and schedule are set before mounting; not running by default). */
     public Stasher stasher() { return stasher; }
+
+    /**
+     * Turns on (or off) the read-ahead across the small files of a directory read in name order
+     * ({@link DirReadAhead}); off by default.
+     */
+    public void setDirReadAhead(boolean on) { readAhead.setEnabled(on); }
 
     /** The cache's size budget (limits are set before mounting; none by default). */
     public Budget budget() { return budget; }
@@ -185,6 +193,7 @@ public final class JamFs implements AutoCloseable {
             transfers.release(fc);
             throw ex;
         }
+        if (!write) readAhead.opened(e, !fc.isComplete());
         long h = nextHandle.getAndIncrement();
         handles.put(h, new OpenFile(e, fc, write));
         touch(e.id());
@@ -576,6 +585,7 @@ public final class JamFs implements AutoCloseable {
         }
         for (Long h : List.copyOf(handles.keySet())) release(h);
         stasher.stop();
+        readAhead.close();
         writeBack.close();
         transfers.cancelAll();
         executor.shutdown();
