@@ -26,6 +26,25 @@ final class CacheCommands {
         void run(JamFs fs) throws IOException, InterruptedException;
     }
 
+    /**
+     * {@code paths} grouped by the profile they belong to (in the order given, each path once), for
+     * one request per profile. Refuses a path with a tab or line break: the control protocol
+     * separates paths with tabs, and jam holds no such names.
+     */
+    static java.util.Map<Profile, java.util.List<String>> byProfile(Profiles profiles, java.util.List<String> paths, String profileName,
+                                                                     String profileHint, String nothingDone) throws IOException {
+        java.util.Map<Profile, java.util.List<String>> out = new java.util.LinkedHashMap<>();
+        for (String p : paths) {
+            Profiles.Located at = profiles.locate(p, profileName, profileHint);
+            if (at.path().matches("(?s).*[\\t\\n\\r].*")) {
+                throw new JamException(ExitCodes.FAILURE, p + ": jam holds no names with tabs or line breaks (" + nothingDone + ")");
+            }
+            java.util.List<String> list = out.computeIfAbsent(at.profile(), k -> new java.util.ArrayList<>());
+            if (!list.contains(at.path())) list.add(at.path());
+        }
+        return out;
+    }
+
     /** Sends {@code request} to the mount of {@code profile} if one runs; returns false if none does. */
     static boolean viaMount(Context context, Profile profile, String request, Progress progress) throws IOException {
         SocketChannel ch = Control.connect(Control.socketFor(context.env(), profile.name()));

@@ -33,11 +33,14 @@ final class CheckoutCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Profiles profiles = new Profiles(context.env());
-        for (String p : paths) {
-            Profiles.Located at = profiles.locate(p, profileName, "jam checkout --profile");
+        // one request per profile: its files are downloaded together, largest first
+        var groups = CacheCommands.byProfile(profiles, paths, profileName, "jam checkout --profile", "nothing checked out");
+        for (var entry : groups.entrySet()) {
+            Profile profile = entry.getKey();
+            List<String> rels = entry.getValue();
             CacheCommands.Progress progress = new CacheCommands.Progress(context);
-            if (!CacheCommands.viaMount(context, at.profile(), "checkout " + (unpin ? 1 : 0) + " " + at.path(), progress)) {
-                CacheCommands.direct(context, profiles, at.profile(), acceptHostKey, fs -> Ops.checkout(new dev.jam.fs.CacheOps(fs), at.path(), unpin, new Ops.Sink() {
+            if (!CacheCommands.viaMount(context, profile, "checkout " + (unpin ? 1 : 0) + " " + String.join("\t", rels), progress)) {
+                CacheCommands.direct(context, profiles, profile, acceptHostKey, fs -> Ops.checkout(new dev.jam.fs.CacheOps(fs), rels, unpin, new Ops.Sink() {
                     public void progress(dev.jam.fs.CacheOps.Progress pr) {
                         progress.show(pr);
                     }

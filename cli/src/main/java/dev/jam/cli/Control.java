@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * user): {@code jam checkout} and {@code jam stash} run inside the mount that has the files open,
  * instead of beside it. One request line, then reply lines:
  * <pre>
- *   checkout UNPIN PATH          (UNPIN: 0 or 1; PATH relative to the root, may contain spaces)
+ *   checkout UNPIN PATH[\tPATH]  (UNPIN: 0 or 1; PATHs relative to the root, may contain spaces)
  *   stash DRY UNPIN PATH[<tab>PATH...]
  *   stash-auto DRY               (what the background stasher would do, now)
  *   transfers                    (replies: transfer HELD SIZE PATH ..., then ok)
@@ -115,8 +115,9 @@ final class Control implements AutoCloseable {
             try {
                 switch (w[0]) {
                     case "checkout" -> {
-                        String path = request.substring(w[0].length() + w[1].length() + 2);
-                        Ops.checkout(ops, path, w[1].equals("1"), new Ops.Sink() {
+                        // paths are separated by tabs (jam never accepts a name with a control character)
+                        String rest = request.substring(w[0].length() + w[1].length() + 2);
+                        Ops.checkout(ops, java.util.List.of(rest.split("\t", -1)), w[1].equals("1"), new Ops.Sink() {
                             public void progress(CacheOps.Progress p) {
                                 out.println("progress " + p.files() + " " + p.totalFiles() + " " + p.bytes() + " " + p.totalBytes());
                             }

@@ -15,16 +15,26 @@ final class Ops {
         void line(String text);
     }
 
-    static void checkout(CacheOps ops, String path, boolean unpin, Sink sink) throws IOException, InterruptedException {
-        String shown = path.isEmpty() ? "the whole tree" : path;
+    static void checkout(CacheOps ops, java.util.List<String> paths, boolean unpin, Sink sink) throws IOException, InterruptedException {
         if (unpin) {
-            int n = ops.unpin(path);
-            sink.line(n == 0 ? shown + " was not pinned" : "unpinned " + shown + " (its files stay until evicted or stashed)");
+            for (String path : paths) {
+                String shown = path.isEmpty() ? "the whole tree" : path;
+                int n = ops.unpin(path);
+                sink.line(n == 0 ? shown + " was not pinned" : "unpinned " + shown + " (its files stay until evicted or stashed)");
+            }
             return;
         }
-        CacheOps.CheckoutReport r = ops.checkout(path, sink::progress);
-        sink.line(String.format("pinned %s: %,d files, %s held here (%s fetched now)", shown, r.files(),
-                StatusCommand.human(r.bytes()), StatusCommand.human(r.fetchedBytes())));
+        CacheOps.CheckoutReport r = ops.checkout(paths, sink::progress);
+        for (CacheOps.Pinned p : r.pinned()) {
+            String shown = p.path().isEmpty() ? "the whole tree" : p.path();
+            if (r.pinned().size() == 1) {
+                sink.line(String.format("pinned %s: %,d files, %s held here (%s fetched now)", shown, p.files(),
+                        StatusCommand.human(p.bytes()), StatusCommand.human(r.fetchedBytes())));
+            } else {
+                sink.line(String.format("pinned %s: %,d files, %s held here", shown, p.files(), StatusCommand.human(p.bytes())));
+            }
+        }
+        if (r.pinned().size() > 1) sink.line(String.format("%s fetched now", StatusCommand.human(r.fetchedBytes())));
         for (String f : r.failed()) sink.line("not fetched: " + f);
         if (!r.failed().isEmpty()) {
             throw new JamException(ExitCodes.FAILURE, r.failed().size() + " files could not be fetched (listed above); run jam checkout again when the server is back");

@@ -53,19 +53,9 @@ final class StashCommand implements Callable<Integer> {
         }
         if (paths.isEmpty()) throw JamException.usage("name what to stash (PATH...), or use --auto");
         // one request per profile: its files are verified on the server together, not path by path
-        java.util.Map<String, Profile> byName = new java.util.LinkedHashMap<>();
-        java.util.Map<String, java.util.List<String>> pathsOf = new java.util.LinkedHashMap<>();
-        for (String p : paths) {
-            Profiles.Located at = profiles.locate(p, profileName, "jam stash --profile");
-            if (at.path().matches("(?s).*[\\t\\n\\r].*")) {
-                throw new JamException(ExitCodes.FAILURE, p + ": jam holds no names with tabs or line breaks (nothing stashed)");
-            }
-            byName.putIfAbsent(at.profile().name(), at.profile());
-            java.util.List<String> list = pathsOf.computeIfAbsent(at.profile().name(), k -> new java.util.ArrayList<>());
-            if (!list.contains(at.path())) list.add(at.path());
-        }
-        for (var e : pathsOf.entrySet()) {
-            Profile profile = byName.get(e.getKey());
+        var groups = CacheCommands.byProfile(profiles, paths, profileName, "jam stash --profile", "nothing stashed");
+        for (var e : groups.entrySet()) {
+            Profile profile = e.getKey();
             java.util.List<String> rels = e.getValue();
             CacheCommands.Progress none = new CacheCommands.Progress(context);
             if (!CacheCommands.viaMount(context, profile, "stash " + (dryRun ? 1 : 0) + " " + (unpin ? 1 : 0) + " " + String.join("\t", rels), none)) {

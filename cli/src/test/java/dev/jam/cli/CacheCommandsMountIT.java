@@ -64,6 +64,17 @@ class CacheCommandsMountIT {
                 assertEquals("0", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", "d/f2"));
                 // and read again: fetched, identical
                 assertEquals(MountSupport.run(remote, "sha256sum", "d/f2"), MountSupport.run(mnt, "sha256sum", "d/f2"));
+                // several paths: one request, each path pinned and reported, every file held and right
+                JamRunner.Result two = jam.run("checkout", mnt.resolve("d/f0").toString(), mnt.resolve("d/f3").toString(), mnt.resolve("d/f0").toString());
+                assertEquals(0, two.exitCode(), two.toString());
+                assertTrue(two.out().contains("pinned d/f0: 1 files") && two.out().contains("pinned d/f3: 1 files")
+                        && two.out().contains("fetched now"), two.out());
+                for (String f : new String[] {"d/f0", "d/f3"}) {
+                    assertEquals("pinned", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", f));
+                    assertEquals("50000", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.cached_bytes", f));
+                    assertEquals(MountSupport.run(remote, "sha256sum", f), MountSupport.run(mnt, "sha256sum", f));
+                }
+                assertEquals("remote", MountSupport.run(mnt, "getfattr", "--only-values", "-n", "user.jam.state", "d/f1"));
                 assertEquals(0, mount.terminate(30), mount.output());
                 assertTrue(!Mounts.isMounted(mnt));
                 assertTrue(!Files.exists(Control.socketFor(new Env(jam.env), "local")), "control socket left behind");

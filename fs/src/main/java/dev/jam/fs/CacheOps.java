@@ -39,8 +39,15 @@ public final class CacheOps {
     /** Progress of a long operation: done and total files and bytes. */
     public record Progress(long files, long totalFiles, long bytes, long totalBytes) {}
 
-    /** What a checkout did. */
-    public record CheckoutReport(long files, long bytes, long fetchedBytes, List<String> failed) {}
+    /** What a checkout did: files and bytes of each path, in the order given, and what the server sent. */
+    public record CheckoutReport(List<Pinned> pinned, long fetchedBytes, List<String> failed) {
+        public long files() { return pinned.stream().mapToLong(Pinned::files).sum(); }
+
+        public long bytes() { return pinned.stream().mapToLong(Pinned::bytes).sum(); }
+    }
+
+    /** One path checked out: its files and their bytes. */
+    public record Pinned(String path, long files, long bytes) {}
 
     /**
      * Pins {@code rel} (relative to the root; {@code ""} is everything) and downloads every file
@@ -48,10 +55,32 @@ public final class CacheOps {
      * files added later.
      */
     public CheckoutReport checkout(String rel, Consumer<Progress> progress) throws IOException, InterruptedException {
-        Entry top = catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel));
-        catalog.pin(rel, fs.clock().millis());
-        List<Entry> files = new ArrayList<>();
-        collectFiles(top, files);
+        return checkout(List.of(rel), progress);
+    }
+
+    /**
+     * As {@link #checkout(String, Consumer)} for several paths at once: every path is pinned
+     * first, then their files are downloaded together, largest first (a large file streams while
+     * the small ones are fetched beside it), each file once.
+     */
+    public CheckoutReport checkout(List<String> rels, Consumer<Progress> progress) throws IOException, InterruptedException {
+        List<Entry> tops = new ArrayList<>();
+        for (String rel : rels) tops.add(catalog.lookup(rel).orElseThrow(() -> new NoSuchFileException(rel)));
+        for (String rel : rels) catalog.pin(rel, fs.clock().millis());
+        List<Pinned> pinned = new ArrayList<>();
+        java.util.Map<Long, Entry> byId = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < rels.size(); i++) {
+            List<Entry> under = new ArrayList<>();
+            collectFiles(tops.get(i), under);
+            long bytes = 0;
+            for (Entry e : under) {
+                bytes += e.size();
+                byId.putIfAbsent(e.id(), e);
+            }
+            pinned.add(new Pinned(rels.get(i), under.size(), bytes));
+        }
+        List<Entry> files = new ArrayList<>(byId.values());
+        files.sort(java.util.Comparator.comparingLong(Entry::size).reversed());
         long total = 0;
         for (Entry e : files) total += e.size();
         AtomicLong doneFiles = new AtomicLong(), doneBytes = new AtomicLong();
@@ -93,7 +122,7 @@ public final class CacheOps {
             pool.shutdownNow();
         }
         fs.flush();
-        return new CheckoutReport(files.size(), total, fs.downloaded() - before, List.copyOf(failed));
+        return new CheckoutReport(List.copyOf(pinned), fs.downloaded() - before, List.copyOf(failed));
     }
 
     /** Removes the pin on {@code rel} (and pins below it); the content stays until evicted or stashed. */
