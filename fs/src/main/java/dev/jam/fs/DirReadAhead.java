@@ -99,6 +99,7 @@ final class DirReadAhead {
                 r.ahead.clear();
                 r.scheduledUpTo = null;
                 r.stopped = false;
+                r.sorted = null;
             }
             while (!r.ahead.isEmpty() && r.ahead.peekFirst().compareTo(name) <= 0) r.ahead.pollFirst();
             if (r.stopped || r.length < 3) return;
