@@ -36,14 +36,18 @@ final class ContentStore {
     /** Opens (creating if needed, 0600) the content file of {@code id} for reading and writing. */
     FileChannel open(long id) throws IOException {
         Path f = fileFor(id);
-        Files.createDirectories(f.getParent());
         try {
-            return FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            return FileChannel.open(f, CREATE_RW, OWNER_ONLY); // one open(2) when the shard directory exists (the usual case)
         } catch (NoSuchFileException e) {
-            return FileChannel.open(f, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.createDirectories(f.getParent());
+            return FileChannel.open(f, CREATE_RW, OWNER_ONLY);
         }
     }
+
+    private static final java.util.Set<StandardOpenOption> CREATE_RW =
+            EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     /** Opens the content file of {@code id} read-only. */
     FileChannel openRead(long id) throws IOException {
