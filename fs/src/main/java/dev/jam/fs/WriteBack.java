@@ -67,6 +67,8 @@ public final class WriteBack implements AutoCloseable {
     static final long DELTA_MIN_SIZE = 1L << 20;
     private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
     private static final Duration PRUNE_EVERY = Duration.ofHours(24);
+    /** The first prune comes this long after a start (once the queue is idle). */
+    private static final Duration PRUNE_FIRST = Duration.ofSeconds(30);
 
     /**
      * @param quiet     how long after a file's last write its upload starts
@@ -115,6 +117,7 @@ public final class WriteBack implements AutoCloseable {
         this.remote = remote;
         this.settings = settings;
         this.clock = clock;
+        this.nextPrune = clock.millis() + PRUNE_FIRST.toMillis(); // not right after a start: uploads come first
         this.thread = new Thread(this::run, "jam-writeback");
         thread.setDaemon(true);
     }
@@ -253,6 +256,7 @@ public final class WriteBack implements AutoCloseable {
                 recover();
                 return;
             }
+            if (clock.millis() >= nextPrune) pruneWhileIdle();
             pause(60_000);
             return;
         }
@@ -273,7 +277,8 @@ public final class WriteBack implements AutoCloseable {
         try {
             RemoteStore store = remote.store();
             removeLeftTemporary(store);
-            if (now >= nextPrune) prune(store, now);
+            // old versions go while the queue is idle (a walk of .jam/versions); here only when long overdue
+            if (now >= nextPrune + PRUNE_EVERY.toMillis()) prune(store, now);
             current = op.entry();
             execute(store, op);
         } catch (IOException e) {
@@ -381,6 +386,16 @@ public final class WriteBack implements AutoCloseable {
             }
         }
         catalog.setMeta(INFLIGHT, "");
+    }
+
+    /** Prunes old versions with nothing queued; an unreachable server is tried again in a minute. */
+    private void pruneWhileIdle() {
+        long now = clock.millis();
+        try {
+            prune(remote.store(), now);
+        } catch (IOException e) {
+            nextPrune = now + 60_000;
+        }
     }
 
     private void prune(RemoteStore store, long now) {

@@ -70,7 +70,8 @@ final class SftpAtomicWrite implements AtomicWrite {
     private final byte[] handle;
     private final Integer targetMode;
     private final PipelinedWriter writer;
-    private final ServerHashes.Capability hashes;
+    /** What the server can hash (probed in the background on a new connection; needed at commit). */
+    private final Future<ServerHashes.Capability> hashes;
     private final boolean fromBase;
     private Mode mode;
     /** Positioned writes: the size the temporary file should have. */
@@ -84,7 +85,7 @@ final class SftpAtomicWrite implements AtomicWrite {
      *                 or -1 for an empty temporary file ({@link RemoteStore#write})
      */
     SftpAtomicWrite(SftpRemote store, SftpConnection conn, String path, String tempRel, byte[] handle,
-                    Integer targetMode, ServerHashes.Capability hashes, long baseSize, LongAdder sent) {
+                    Integer targetMode, Future<ServerHashes.Capability> hashes, long baseSize, LongAdder sent) {
         this.store = store;
         this.conn = conn;
         this.path = path;
@@ -191,6 +192,7 @@ final class SftpAtomicWrite implements AtomicWrite {
             JamSftpClient c = conn.client;
             // every write is acknowledged, so the server can hash the file while it is flushed to disk;
             // a small file is cheaper to read back than to hash in a process the server starts for it
+            ServerHashes.Capability hashes = store.hashCapability(this.hashes);
             boolean readBackCheaper = hashes.method() == ServerHashes.Method.EXEC && size <= READ_BACK_LIMIT;
             Future<Optional<String>> serverHash = !hashes.supports(HashAlgorithm.SHA256) || readBackCheaper ? null
                     : store.background(() -> ServerHashes.hash(conn, hashes, conn.abs(tempRel), size, HashAlgorithm.SHA256, slow));

@@ -359,7 +359,7 @@ public final class SftpRemote implements RemoteStore {
     public AtomicWrite write(String path) throws IOException {
         Names.checkPath(path);
         if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
-        ServerHashes.Capability hashes = hashCapability();
+        Future<ServerHashes.Capability> hashes = hashCapabilitySoon(); // needed only at commit
         return call(path, true, c -> {
             checkParentInside(c, path);
             JamSftpClient client = c.client;
@@ -399,7 +399,7 @@ public final class SftpRemote implements RemoteStore {
         Names.checkPath(path);
         Names.checkPath(base);
         if (path.isEmpty()) throw new FileSystemException("/", null, "is a directory");
-        ServerHashes.Capability hashes = hashCapability();
+        Future<ServerHashes.Capability> hashes = hashCapabilitySoon(); // needed only at commit
         return call(path, true, c -> {
             if (!c.copyData) throw noCopyData("delta uploads (writeFrom)");
             JamSftpClient client = c.client;
@@ -815,6 +815,32 @@ public final class SftpRemote implements RemoteStore {
             hashCapability = cap;
         }
         return cap;
+    }
+
+    /** The probe started by {@link #hashCapabilitySoon}, while it runs. */
+    private Future<ServerHashes.Capability> hashProbe;
+
+    /**
+     * What the server can hash, probed in the background if not known yet: an upload starts
+     * sending at once and waits for the probe (an exec channel, a fifth of a second on a cold
+     * connection) only at its commit, by which time it has long finished.
+     */
+    Future<ServerHashes.Capability> hashCapabilitySoon() {
+        ServerHashes.Capability cap = hashCapability;
+        if (cap != null) return java.util.concurrent.CompletableFuture.completedFuture(cap);
+        synchronized (this) {
+            if (hashProbe == null || hashProbe.isDone()) hashProbe = background(this::hashCapability);
+            return hashProbe;
+        }
+    }
+
+    /** The outcome of {@link #hashCapabilitySoon}; probed here, once more, if the background probe failed. */
+    ServerHashes.Capability hashCapability(Future<ServerHashes.Capability> soon) throws IOException {
+        try {
+            return await(soon);
+        } catch (IOException | RuntimeException e) {
+            return hashCapability();
+        }
     }
 
     /**
