@@ -564,6 +564,8 @@ public final class Catalog implements AutoCloseable {
     public final class Change {
         private final List<Runnable> published = new ArrayList<>();
         private final List<Long> removedDirs = new ArrayList<>();
+        /** Entries inserted by this change: ids are never reused, so nothing is queued for them yet. */
+        private final java.util.Set<Long> insertedHere = new java.util.HashSet<>();
 
         private Change() {}
 
@@ -617,7 +619,10 @@ public final class Catalog implements AutoCloseable {
             try (PreparedStatement st = prepare("SELECT last_insert_rowid()"); ResultSet rs = st.executeQuery()) {
                 id = rs.getLong(1);
             }
-            Entry e = selectById(id).orElseThrow();
+            // the row as just inserted (no read back: a create through the mount makes one per file)
+            Entry.State state = kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED;
+            Entry e = new Entry(id, parent, name, kind, size, mtime, mode & 07777, link, -1, 0, null, state, 0, mtime);
+            insertedHere.add(id);
             put(e);
             return e;
         }
@@ -749,7 +754,7 @@ public final class Catalog implements AutoCloseable {
          */
         public void enqueue(String op, long entry, String path, String arg, long notBefore, long now) throws SQLException {
             if (op.startsWith("rename")) pendingRenames = null;
-            if (op.equals("upload")) {
+            if (op.equals("upload") && !insertedHere.contains(entry)) {
                 try (PreparedStatement ps = prepare(
                         "SELECT seq, op, path FROM queue WHERE entry = ? ORDER BY seq DESC LIMIT 1")) {
                     ps.setLong(1, entry);

@@ -25,8 +25,14 @@ final class ContentStore {
 
     Path dir() { return dir; }
 
+    /** {@code dir/00} ... {@code dir/ff}, resolved once (a new file is made per create). */
+    private final Path[] subdirs = new Path[256];
+
     Path fileFor(long id) {
-        return dir.resolve(String.format("%02x", id & 0xff)).resolve(Long.toString(id));
+        int i = (int) (id & 0xff);
+        Path sub = subdirs[i];
+        if (sub == null) subdirs[i] = sub = dir.resolve(String.format("%02x", i));
+        return sub.resolve(Long.toString(id));
     }
 
     boolean exists(long id) {
@@ -48,6 +54,29 @@ final class ContentStore {
             EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
     private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
+    private static final java.util.Set<StandardOpenOption> CREATE_NEW =
+            EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+
+    /**
+     * Creates the empty content file of an id just handed out (0600), replacing a stray file of
+     * that name: one system call when the directory exists and nothing is in the way (a create
+     * through the mount makes one per file).
+     */
+    FileChannel create(long id) throws IOException {
+        Path f = fileFor(id);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return FileChannel.open(f, CREATE_NEW, OWNER_ONLY);
+            } catch (java.nio.file.FileAlreadyExistsException stray) {
+                if (attempt >= 2) throw stray;
+                Files.deleteIfExists(f); // a stray file must not leak into the new one
+            } catch (NoSuchFileException noDirectory) {
+                if (attempt >= 2) throw noDirectory;
+                Files.createDirectories(f.getParent());
+            }
+        }
+    }
 
     /** Opens the content file of {@code id} read-only. */
     FileChannel openRead(long id) throws IOException {

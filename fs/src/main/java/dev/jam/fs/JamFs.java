@@ -137,8 +137,16 @@ public final class JamFs implements AutoCloseable {
 
     /** The entry at {@code path} (absolute within the mount: {@code /a/b}). */
     public Entry stat(String path) throws NoSuchFileException {
+        Entry e = find(path);
+        if (e == null) throw new NoSuchFileException(path);
+        return e;
+    }
+
+    /** As {@link #stat(String)}, null when nothing is there (the kernel asks for every name before it is created). */
+    public Entry find(String path) {
         Entry e = catalog.lookup(path).orElse(null);
-        if (e == null) e = detachedEntry(path).orElseThrow(() -> new NoSuchFileException(path));
+        if (e == null) e = detachedEntry(path).orElse(null);
+        if (e == null) return null;
         return writing.isEmpty() ? e : live(e);
     }
 
@@ -156,7 +164,19 @@ public final class JamFs implements AutoCloseable {
 
     /** The entry behind an open handle, with the size and state it has now. */
     public Entry stat(long handle) throws IOException {
+        return stat(handle, null);
+    }
+
+    /**
+     * As {@link #stat(long)}; {@code path}, when known, is looked up in the cached listings first
+     * (as {@link #stat(String)} does) rather than in the database: libfuse asks after every create.
+     */
+    public Entry stat(long handle, String path) throws IOException {
         OpenFile f = file(handle);
+        if (path != null) {
+            Entry e = catalog.lookup(path).orElse(null);
+            if (e != null && e.id() == f.entry.id()) return live(e);
+        }
         return live(catalog.get(f.entry.id()).orElse(f.entry));
     }
 

@@ -161,7 +161,9 @@ final class JamFuse extends FuseStubFS {
     @Override
     public int getattr(String path, FileStat stat) {
         try {
-            fill(fs.stat(path), stat);
+            Entry e = fs.find(path);
+            if (e == null) return -ErrorCodes.ENOENT(); // no exception: every new name is looked up first
+            fill(e, stat);
             return 0;
         } catch (Throwable t) {
             return Errno.of(t, "getattr", path);
@@ -171,7 +173,7 @@ final class JamFuse extends FuseStubFS {
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
         try {
-            fill(fs.stat(fi.fh.get()), stat);
+            fill(fs.stat(fi.fh.get(), path), stat);
             return 0;
         } catch (Throwable t) {
             return Errno.of(t, "fgetattr", path);

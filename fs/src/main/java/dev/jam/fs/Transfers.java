@@ -80,8 +80,8 @@ final class Transfers {
     /** The content of a file just created (empty, NEW, its upload queued), with one reference. */
     FileContent acquireNew(Entry e) throws IOException {
         synchronized (open) {
-            content.delete(e.id()); // an id the catalog never handed out before, but a stray file must not leak in
-            FileContent fc = new FileContent(this, e, content.open(e.id()), new RangeSet(), true);
+            // an id the catalog never handed out before, but a stray file must not leak in (create replaces it)
+            FileContent fc = new FileContent(this, e, content.create(e.id()), new RangeSet(), true);
             fc.setDirty(new RangeSet());
             fc.setNeverSynced();
             fc.setUploadQueued(true);
