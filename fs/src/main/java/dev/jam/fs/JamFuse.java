@@ -115,6 +115,31 @@ final class JamFuse extends FuseStubFS {
         return done;
     }
 
+    /**
+     * Mounts at {@code mountpoint} and answers requests until unmounted, on Java threads
+     * ({@link FuseLoop}); as jnr-fuse's blocking {@code mount} (libfuse's own threads) where
+     * libfuse's loop functions cannot be bound or {@code -Djam.fuse.javaThreads=false}.
+     */
+    void mountAndServe(java.nio.file.Path mountpoint, boolean debug, String[] options) {
+        FuseLoop.Lib lib = null;
+        if (!"false".equals(System.getProperty("jam.fuse.javaThreads"))) {
+            try {
+                lib = FuseLoop.lib();
+            } catch (UnsatisfiedLinkError | RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(JamFuse.class).info("libfuse's own request threads: {}", e.toString());
+            }
+        }
+        if (lib == null) {
+            mount(mountpoint, true, debug, options);
+            return;
+        }
+        List<String> argv = new java.util.ArrayList<>(List.of(getFSName(), "-f", mountpoint.toAbsolutePath().toString()));
+        if (debug) argv.add("-d");
+        argv.addAll(List.of(options));
+        int res = FuseLoop.run(argv.toArray(String[]::new), fuseOperations, "jam-fuse");
+        if (res != 0) throw new ru.serce.jnrfuse.FuseException("Unable to mount FS, return code = " + res);
+    }
+
     /** The native memory of a request's buffer (the kernel's data) as a ByteBuffer, without copying it. */
     private static ByteBuffer view(Pointer p, long size) {
         if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("request of " + size + " bytes");

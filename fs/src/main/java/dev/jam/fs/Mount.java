@@ -57,7 +57,7 @@ public final class Mount implements AutoCloseable {
         String[] argv = args.toArray(String[]::new);
         this.loop = new Thread(() -> {
             try {
-                fuse.mount(mountpoint, true, options.debug(), argv);
+                fuse.mountAndServe(mountpoint, options.debug(), argv);
             } catch (RuntimeException e) {
                 log.error("FUSE loop for {} failed: {}", mountpoint, e.getMessage());
             } finally {
