@@ -32,6 +32,8 @@ final class FuseLoop {
     private static final Logger log = LoggerFactory.getLogger(FuseLoop.class);
     /** Waiting workers beyond this end (libfuse's figure). */
     static final int MAX_IDLE = 10;
+    /** Workers are named this, a dash and a number. */
+    static final String WORKER_NAME = "jam-fuse-request";
     private static final int FUSE_FORGET = 2;
     private static final int FUSE_BATCH_FORGET = 42;
     private static final int EINTR = 4;

@@ -136,7 +136,7 @@ final class JamFuse extends FuseStubFS {
         List<String> argv = new java.util.ArrayList<>(List.of(getFSName(), "-f", mountpoint.toAbsolutePath().toString()));
         if (debug) argv.add("-d");
         argv.addAll(List.of(options));
-        int res = FuseLoop.run(argv.toArray(String[]::new), fuseOperations, "jam-fuse");
+        int res = FuseLoop.run(argv.toArray(String[]::new), fuseOperations, FuseLoop.WORKER_NAME);
         if (res != 0) throw new ru.serce.jnrfuse.FuseException("Unable to mount FS, return code = " + res);
     }
 

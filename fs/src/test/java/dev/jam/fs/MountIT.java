@@ -56,10 +56,53 @@ class MountIT {
         if (mount != null) {
             mount.close();
             assertFalse(Mounts.isMounted(mnt), "mount still present after close");
+            // the request loop's workers all end with the mount
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!requestWorkers().isEmpty() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertEquals(List.of(), requestWorkers(), "FUSE request threads left after unmount");
         }
         if (fs != null) fs.close();
         if (catalog != null) catalog.close();
         if (tmp != null) MountSupport.deleteTree(tmp);
+    }
+
+    private static List<String> requestWorkers() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                .filter(n -> n.startsWith(FuseLoop.WORKER_NAME + "-")).sorted().toList();
+    }
+
+    /**
+     * Requests are answered on Java threads of jam's own request loop (FuseLoop): more start
+     * while all are busy, so concurrent callers are served at once, and the spare ones end.
+     */
+    @Test
+    void requestsAreServedOnJavaThreadsThatGrowWithConcurrency() throws Exception {
+        int callers = 12;
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        try {
+            List<Future<Integer>> answers = new ArrayList<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            for (int i = 0; i < callers; i++) {
+                answers.add(pool.submit(() -> {
+                    go.await();
+                    var view = Files.getFileAttributeView(mnt.resolve("hello.txt"), java.nio.file.attribute.UserDefinedFileAttributeView.class);
+                    int ok = 0;
+                    for (int k = 0; k < 300; k++) { // extended attributes are never cached by the kernel: each is a request
+                        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64);
+                        view.read("jam.state", b);
+                        if (b.position() > 0) ok++;
+                    }
+                    return ok;
+                }));
+            }
+            go.countDown();
+            for (Future<Integer> a : answers) assertEquals(300, a.get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        List<String> workers = requestWorkers();
+        assertTrue(workers.size() >= 2, "request workers: " + workers);
+        assertTrue(workers.size() <= FuseLoop.MAX_IDLE + 2, "spare request workers did not end: " + workers);
     }
 
     @Test
