@@ -125,8 +125,8 @@ def workloads(m):
             ("daemon_start", "Start to a usable mount: spawn of the unit's `ExecStart=` command line (kernel caches dropped) until "
              "the mount is in `/proc/self/mountinfo` and its root lists the tree's top-level names", "ms", False),
             ("daemon_rss_usable", "resident memory of the daemon's JVM (`VmRSS`) then", "MiB", False),
-            ("daemon_refresh", "the refresh the daemon runs 2 s after mounting (one entry changed on the server, applied): jam's own time", "s", False),
-            ("daemon_refresh_wait", "from the usable mount until that refresh was logged", "s", False),
+            ("daemon_refresh", "`jam refresh` right after the mount is usable, through its control socket (one entry changed on the server, applied): jam's own time", "s", False),
+            ("daemon_refresh_wait", "from the usable mount until that refresh was logged (JVM start of the command included)", "s", False),
             ("daemon_rss_refresh", "`VmRSS` after that refresh", "MiB", False),
             ("daemon_status", "`jam status --json` while the daemon runs (a JVM start; mounted, file count and last refresh checked)", "s", False),
             ("daemon_find", "`find` over the whole mount: %s entries, counted" % fnum(m.get("DAEMON_ENTRIES")), "s", False),
@@ -143,7 +143,7 @@ def workloads(m):
            "would (stdin `/dev/null`), in jam's HOME and `XDG_*` dirs, after dropping kernel caches. Memory is that of the "
            "JVM's process (`/proc/PID/status`)." % (fnum(m.get("DAEMON_FILES")), fnum(m.get("DAEMON_WIDE")), m.get("DAEMON_EXEC", "?"))),
         ("Refresh: the tree of %s files over sftp" % fnum(m.get("TREE_FILES")), [
-            ("refresh_mount", "the refresh a mount runs 2 s after it comes up (kernel caches dropped before): jam's own time", "s", False),
+            ("refresh_mount", "the refresh a mount runs 2 s after it comes up when its catalog was last refreshed more than `refresh_interval` ago (kernel caches dropped before): jam's own time", "s", False),
             ("refresh_nochange", "`jam refresh`, nothing changed: the whole command (JVM start; through the mount's control socket)", "s", False),
             ("refresh_nochange_jam", "same: jam's own time (its `in X s`)", "s", False),
             ("refresh_changes", "`jam refresh` after %s files changed size on the server: the whole command, every change checked" % m.get("REFRESH_N", "?"), "s", False),
