@@ -157,6 +157,7 @@ final class DirReadAhead {
     }
 
     private void fetch(Entry listed) {
+        if (closed) return;
         Entry e = catalog.get(listed.id()).orElse(null);
         if (e == null || e.state() != Entry.State.REMOTE || !e.isFile()) return; // read, removed or changed meanwhile
         synchronized (inFlight) { // the fetches under way count too: together they must fit
@@ -195,7 +196,15 @@ final class DirReadAhead {
         log.debug("directory read-ahead stopped: {}", why);
     }
 
+    private volatile boolean closed;
+
+    /**
+     * Stops: queued fetches are dropped; running ones end when the mount cancels its downloads
+     * ({@link Transfers#cancelAll}). No thread is interrupted: an interrupt closes the cache
+     * file's channel, which every handle of that file shares.
+     */
     void close() {
-        pool.shutdownNow();
+        closed = true;
+        pool.shutdown();
     }
 }
