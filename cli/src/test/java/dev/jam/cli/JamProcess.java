@@ -86,8 +86,14 @@ final class JamProcess implements AutoCloseable {
         return String.join("\n", rest);
     }
 
+    /**
+     * Ends the process if a test left it running (a failure mid-way): SIGTERM first, so a mount
+     * unmounts itself instead of staying behind as a dead one; SIGKILL after 10 s.
+     */
     @Override
     public void close() throws InterruptedException {
-        if (process.isAlive()) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (!process.isAlive()) return;
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
 }
