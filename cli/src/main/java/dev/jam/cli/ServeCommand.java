@@ -77,17 +77,19 @@ final class ServeCommand implements Callable<Integer> {
             }
         }, "jam-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        boolean interrupted = false;
         try {
             printBanner(server, keys, out);
             stop.await();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true; // set again once the server is closed: closing waits for its sessions to end
         } finally {
             server.close();
             removeHook(hook);
             out.println("Stopped serving " + root + ".");
             out.flush();
             stopped.countDown();
+            if (interrupted) Thread.currentThread().interrupt();
         }
         return ExitCodes.OK;
     }
