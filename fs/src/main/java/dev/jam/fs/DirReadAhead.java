@@ -81,13 +81,13 @@ final class DirReadAhead {
         });
     }
 
-    /**
-     * A file was opened for reading. {@code cold}: its content was not all local. Schedules the
-     * next files of its directory when the opens follow name order.
-     */
     void setEnabled(boolean on) { this.enabled = on; }
 
-    void opened(Entry e, boolean cold) {
+    /**
+     * A file was opened for reading: schedules the next files of its directory when the opens
+     * follow name order.
+     */
+    void opened(Entry e) {
         if (!enabled || !e.isFile() || e.size() > SMALL) return;
         String name = e.name();
         synchronized (dirs) {
@@ -104,8 +104,8 @@ final class DirReadAhead {
             while (!r.ahead.isEmpty() && r.ahead.peekFirst().compareTo(name) <= 0) r.ahead.pollFirst();
             if (r.stopped || r.length < 3) return;
             // a run: keep the window full, topping it up once the reader is half-way through it
-            if (!cold && r.ahead.size() > WINDOW / 2) return;
-            if (cold && r.scheduledUpTo != null && r.scheduledUpTo.compareTo(name) > 0 && r.ahead.size() > WINDOW / 2) return;
+            // (what is left ahead sorts after this name, so the window still reaches past it)
+            if (r.ahead.size() > WINDOW / 2) return;
         }
         schedule(e.parent(), name);
     }
@@ -160,12 +160,12 @@ final class DirReadAhead {
         if (closed) return;
         Entry e = catalog.get(listed.id()).orElse(null);
         if (e == null || e.state() != Entry.State.REMOTE || !e.isFile()) return; // read, removed or changed meanwhile
-        synchronized (inFlight) { // the fetches under way count too: together they must fit
-            if (!budget.hasRoomWithoutEvicting(inFlight[0] + e.size())) {
+        synchronized (room) { // the fetches under way count too: together they must fit
+            if (!budget.hasRoomWithoutEvicting(inFlight + e.size())) {
                 stop(e.parent(), "the cache budget has no free room");
                 return;
             }
-            inFlight[0] += e.size();
+            inFlight += e.size();
         }
         try {
             FileContent fc = transfers.acquire(e);
@@ -177,14 +177,15 @@ final class DirReadAhead {
         } catch (IOException | RuntimeException ex) {
             stop(e.parent(), transfers.describe(e.id()) + ": " + ex.getMessage());
         } finally {
-            synchronized (inFlight) {
-                inFlight[0] -= e.size();
+            synchronized (room) {
+                inFlight -= e.size();
             }
         }
     }
 
-    /** Bytes of the fetches under way, not yet counted by the budget (guarded by itself). */
-    private final long[] inFlight = new long[1];
+    private final Object room = new Object();
+    /** Bytes of the fetches under way, not yet counted by the budget (guarded by {@link #room}). */
+    private long inFlight;
 
     private void stop(long parent, String why) {
         synchronized (dirs) {

@@ -213,7 +213,7 @@ public final class JamFs implements AutoCloseable {
             transfers.release(fc);
             throw ex;
         }
-        if (!write) readAhead.opened(e, !fc.isComplete());
+        if (!write) readAhead.opened(e);
         long h = nextHandle.getAndIncrement();
         handles.put(h, new OpenFile(e, fc, write));
         touch(e.id());
