@@ -87,10 +87,10 @@ public final class Budget {
      */
     boolean hasRoomWithoutEvicting(long bytes) {
         Limits l = limits;
-        if (l.maxBytes() != Long.MAX_VALUE && used() + bytes > l.maxBytes() - l.maxBytes() / 10) return false;
-        if (l.freeFloorBytes() <= 0) return true;
+        Limits spare = new Limits(l.maxBytes() == Long.MAX_VALUE ? l.maxBytes() : l.maxBytes() - l.maxBytes() / 10,
+                l.freeFloorBytes() + l.freeFloorBytes() / 10);
         try {
-            return disk.getUsableSpace() - bytes >= l.freeFloorBytes() + l.freeFloorBytes() / 10;
+            return !overBy(spare, bytes).isOver();
         } catch (IOException e) {
             return false;
         }
