@@ -18,7 +18,7 @@ command then exits non-zero with the reason on stderr.
         KEY_start          ms from the spawn until the mount is in /proc/self/mountinfo and a
                            listing of its root has exactly the tree's top-level names
         KEY_rss_usable     VmRSS of the daemon's JVM then, MiB
-        KEY_refresh        jam's own time of the refresh it runs 2 s after mounting (its
+        KEY_refresh        jam's own time of a `jam refresh` run as soon as the mount is usable (its
                            'refreshed: ... in X s' line in DAEMON_LOG; STAMP was changed to
                            STAMP_SIZE bytes beforehand, so exactly 1 entry changes and the line is
                            logged), checked: the tree's file and directory counts, 1 changed, and

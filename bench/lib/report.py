@@ -138,7 +138,7 @@ def workloads(m):
         ], "A profile of its own (its own HOME, the only profile there, `refresh_interval` and `stash_every` 1h) over a "
            "`file://` remote: a synthetic tree made once by `lib/daemon.py` on local disk, %s empty (sparse) files of "
            "0-4 MiB, 100 to a directory, 100 directories to a top directory, plus `wide/` with %s files and a `stamp` file "
-           "whose size changes before every start (so the refresh on mount has exactly one change to apply, and logs it). "
+           "whose size changes before every start (so the `jam refresh` right after the start has exactly one change to apply, and logs it). "
            "`jam service install --no-start` writes the systemd user unit; its `ExecStart=` line (`%s`) is run as systemd "
            "would (stdin `/dev/null`), in jam's HOME and `XDG_*` dirs, after dropping kernel caches. Memory is that of the "
            "JVM's process (`/proc/PID/status`)." % (fnum(m.get("DAEMON_FILES")), fnum(m.get("DAEMON_WIDE")), m.get("DAEMON_EXEC", "?"))),
