@@ -19,6 +19,7 @@ CACHES_DROPPED=1
 SSHD_PID=
 RUN=0
 JAM=()
+JAM_OPTS=""
 JAM_JAR=""  # the jar jam runs from (the copy, or cli/target/jam.jar with BENCH_JAM_SNAPSHOT=0)
 JAM_RUN=()
 JAM_RUN_MOUNT=()
@@ -76,20 +77,18 @@ setup_jam() {
     log "building/checking jam (./jam --version)"
     (cd "$REPO" && ./jam --version) >"$LOGS/jam-build.log" 2>&1 \
         || { anomaly "./jam --version failed: $(tail -3 "$LOGS/jam-build.log" | tr '\n' ' ')"; return 1; }
+    # jam runs with the JVM options ./jam gives every command (the systemd unit's too,
+    # ServiceCommand.DAEMON_JVM_OPTIONS); BENCH_JAM_JAVA_OPTS replaces them
+    JAM_OPTS="$(sed -n 's/^read -r -a jvm .*JAM_JAVA_OPTS:-\([^}]*\)}.*/\1/p' "$REPO/jam")"
+    [[ -n "$JAM_OPTS" ]] || { anomaly "cannot find jam's JVM options in $REPO/jam"; return 1; }
+    JAM_OPTS="${BENCH_JAM_JAVA_OPTS-$JAM_OPTS}"
     if [[ "${BENCH_JAM_SNAPSHOT:-1}" == 1 ]]; then
         # one jar for the whole run, even if someone rebuilds cli/target/jam.jar meanwhile
         cp "$REPO/cli/target/jam.jar" "$SESSION/jam.jar"
         JAM_JAR="$SESSION/jam.jar"
-        # the mount runs with the JVM options ./jam and the systemd unit give it (the launcher's
-        # default, ServiceCommand.DAEMON_JVM_OPTIONS), other commands with none, as ./jam does;
-        # BENCH_JAM_JAVA_OPTS replaces both
-        local daemon_opts
-        daemon_opts="$(sed -n 's/.*mount|demo|daemon).*JAM_JAVA_OPTS:-\([^}]*\)}.*/\1/p' "$REPO/jam")"
-        [[ -n "$daemon_opts" ]] || { anomaly "cannot find the mount's JVM options in $REPO/jam"; return 1; }
         # shellcheck disable=SC2206 # the options are split into JVM options on purpose
-        JAM=(java ${BENCH_JAM_JAVA_OPTS:-} -jar "$JAM_JAR")
-        # shellcheck disable=SC2206
-        JAM_MOUNT=(java ${BENCH_JAM_JAVA_OPTS-$daemon_opts} -jar "$JAM_JAR")
+        JAM=(java $JAM_OPTS -jar "$JAM_JAR")
+        JAM_MOUNT=("${JAM[@]}")
     else
         JAM_JAR="$REPO/cli/target/jam.jar"
         JAM=("$REPO/jam")

@@ -427,8 +427,8 @@ def main():
             p("The dry run listed %s files to stash (with a tenth of the catalog: %s). With the heap capped at `-Xmx%s` "
               "the pass over the whole catalog %s."
               % (fnum(int(listed)), fnum(int(median("jam", "pass_tenth_listed") or 0)), m.get("STASHER_HEAP", "?"),
-                 ("completed in %s s with a peak RSS of %s MiB (uncapped: %s MiB): what it keeps fits in that heap, the rest "
-                  "of the uncapped RSS is heap the JVM grew instead of collecting"
+                 ("completed in %s s with a peak RSS of %s MiB (with ./jam's options: %s MiB): what it keeps fits in that "
+                  "heap"
                   % (fmt(cap), fmt(median("jam", "pass_cap_rss")), fmt(median("jam", "pass_cold_rss"))))
                  if cap_ok else ("failed (see Failures)" if ("jam", "pass_cap") in fails else "was not run")))
             p("")

@@ -44,4 +44,52 @@ class ServiceCommandTest {
             assertEquals(ExitCodes.USAGE, bad.exitCode(), bad.toString());
         }
     }
+
+    /**
+     * {@code ./jam} runs every command, not only the long-running ones, with the unit's JVM options
+     * (a bounded heap: a one-off pass over a large catalog otherwise grows the heap to a quarter of
+     * the machine's memory); {@code JAM_JAVA_OPTS} replaces them. The launcher is run for real, in a
+     * copy of the repository's layout with an up-to-date jar, against a {@code java} that prints
+     * how it was called.
+     */
+    @Test
+    void theLauncherGivesEveryCommandTheUnitsJvmOptions(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path launcher = Path.of("..", "jam").toAbsolutePath().normalize();
+        assertTrue(Files.isRegularFile(launcher), launcher + " missing");
+        Path root = dir.resolve("repo");
+        Files.createDirectories(root.resolve("cli/target"));
+        Files.createDirectories(root.resolve("remote"));
+        Files.createDirectories(root.resolve("fs"));
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Files.copy(launcher, root.resolve("jam"));
+        Path jar = Files.createFile(root.resolve("cli/target/jam.jar"));
+        Files.setLastModifiedTime(root.resolve("pom.xml"), java.nio.file.attribute.FileTime.fromMillis(0)); // older: not rebuilt
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path java = bin.resolve("java");
+        Files.writeString(java, """
+                #!/usr/bin/env bash
+                if [[ "$1" == -XshowSettings:properties ]]; then echo '    java.specification.version = 17' >&2; exit 0; fi
+                echo "java $*"
+                """);
+        java.toFile().setExecutable(true);
+        for (String command : new String[] {"status", "stash", "mount", "daemon"}) {
+            String expected = "java " + ServiceCommand.DAEMON_JVM_OPTIONS + " -jar " + jar + " " + command + " --help";
+            assertEquals(expected, launch(root, bin, null, command, "--help"));
+        }
+        assertEquals("java -Xmx1g -Dx=y -jar " + jar + " status", launch(root, bin, "-Xmx1g -Dx=y", "status"));
+    }
+
+    private static String launch(Path root, Path bin, String javaOpts, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("bash", root.resolve("jam").toString()));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PATH", bin + ":/usr/bin:/bin:/sbin");
+        if (javaOpts == null) pb.environment().remove("JAM_JAVA_OPTS");
+        else pb.environment().put("JAM_JAVA_OPTS", javaOpts);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "launcher did not end");
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
 }
