@@ -685,7 +685,13 @@ final class FileContent {
                 notifyAll();
             }
         } catch (IOException | RuntimeException e) {
-            log.error("cannot verify {}: {}", transfers.describe(id), e.toString());
+            if (e instanceof java.nio.channels.ClosedByInterruptException) {
+                // only JamFs.close interrupts transfers (after waiting 5 s): nothing was recorded as
+                // cached, so the file is checked again when it is next read
+                log.info("verifying {} was interrupted (the mount is stopping): it is checked again when next read", transfers.describe(id));
+            } else {
+                log.error("cannot verify {}: {}", transfers.describe(id), e.toString());
+            }
             synchronized (this) {
                 failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
                 notifyAll();
