@@ -600,7 +600,7 @@ public final class Catalog implements AutoCloseable {
          * version yet ({@code remote_size = -1}) until the queue has created it on the server.
          */
         public Entry insertLocal(long parent, String name, Entry.Kind kind, long size, long mtime, int mode, String link)
-                throws SQLException {
+                throws SQLException, java.nio.file.FileAlreadyExistsException {
             try (PreparedStatement ps = prepare(
                     "INSERT INTO entries(parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, state, atime)"
                             + " VALUES (?, ?, ?, ?, ?, ?, ?, -1, 0, ?, ?)")) {
@@ -614,6 +614,11 @@ public final class Catalog implements AutoCloseable {
                 ps.setInt(8, (kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED).ordinal());
                 ps.setLong(9, mtime);
                 ps.executeUpdate();
+            } catch (SQLException e) {
+                // UNIQUE(parent, name) is the existence check (no query before each insert); the
+                // failed statement changed nothing, and the caller's transaction is rolled back
+                if (isUniqueViolation(e)) throw new java.nio.file.FileAlreadyExistsException(name);
+                throw e;
             }
             long id;
             try (PreparedStatement st = prepare("SELECT last_insert_rowid()"); ResultSet rs = st.executeQuery()) {
@@ -691,8 +696,9 @@ public final class Catalog implements AutoCloseable {
 
         /** As {@link #setChanged}, for an entry that may have been removed: empty then. */
         public Optional<Entry> setChangedIfPresent(long id, long size, long mtime, byte[] dirtyRanges) throws SQLException {
+            // the row as changed comes back from the UPDATE itself (every close of a written file makes one)
             try (PreparedStatement ps = prepare("UPDATE entries SET state = CASE WHEN state = ? THEN state ELSE ? END,"
-                    + " size = ?, mtime = ?, cached_bytes = ?, ranges = NULL, dirty = ? WHERE id = ?")) {
+                    + " size = ?, mtime = ?, cached_bytes = ?, ranges = NULL, dirty = ? WHERE id = ? RETURNING " + COLUMNS)) {
                 ps.setInt(1, Entry.State.NEW.ordinal());
                 ps.setInt(2, Entry.State.DIRTY.ordinal());
                 ps.setLong(3, size);
@@ -700,11 +706,14 @@ public final class Catalog implements AutoCloseable {
                 ps.setLong(5, size);
                 ps.setBytes(6, dirtyRanges);
                 ps.setLong(7, id);
-                if (ps.executeUpdate() == 0) return Optional.empty();
+                Entry e;
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) return Optional.empty();
+                    e = row(rs);
+                }
+                put(e);
+                return Optional.of(e);
             }
-            Entry e = selectById(id).orElseThrow();
-            put(e);
-            return Optional.of(e);
         }
 
         /** Records the mtime the server now has for {@code id}'s version. */
@@ -1436,6 +1445,12 @@ public final class Catalog implements AutoCloseable {
 
     private static final Entry.Kind[] KINDS = Entry.Kind.values();
     private static final Entry.State[] STATES = Entry.State.values();
+
+    /** A statement failed on a UNIQUE constraint (SQLITE_CONSTRAINT, primary code 19). */
+    static boolean isUniqueViolation(SQLException e) {
+        return e instanceof org.sqlite.SQLiteException se && (se.getResultCode().code & 0xff) == 19
+                && String.valueOf(e.getMessage()).contains("UNIQUE");
+    }
 
     private static Entry row(ResultSet rs) throws SQLException {
         return new Entry(rs.getLong(1), rs.getLong(2), rs.getString(3), KINDS[rs.getInt(4)], rs.getLong(5),

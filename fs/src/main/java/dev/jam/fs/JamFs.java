@@ -323,8 +323,7 @@ public final class JamFs implements AutoCloseable {
         Place p = place(path);
         long now = clock.millis();
         Entry e = catalog.change(c -> {
-            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
-            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.FILE, 0, now, mode, null);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.FILE, 0, now, mode, null); // EEXIST if there
             writeBack.queueUpload(c, n.id(), p.rel);
             return n;
         });
@@ -339,8 +338,7 @@ public final class JamFs implements AutoCloseable {
         Place p = place(path);
         long now = clock.millis();
         catalog.change(c -> {
-            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
-            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.DIR, 0, now, mode, null);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.DIR, 0, now, mode, null); // EEXIST if there
             c.enqueue(WriteBack.MKDIR, n.id(), p.rel, null, now, now);
             return n;
         });
@@ -351,8 +349,7 @@ public final class JamFs implements AutoCloseable {
         Place p = place(path);
         long now = clock.millis();
         catalog.change(c -> {
-            if (c.child(p.dir.id(), p.name).isPresent()) throw new java.nio.file.FileAlreadyExistsException(path);
-            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.SYMLINK, 0, now, 0777, target);
+            Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.SYMLINK, 0, now, 0777, target); // EEXIST if there
             c.enqueue(WriteBack.SYMLINK, n.id(), p.rel, target, now, now);
             return n;
         });

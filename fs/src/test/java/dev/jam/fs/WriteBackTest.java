@@ -79,6 +79,28 @@ class WriteBackTest {
     }
 
     @Test
+    void creatingANameThatExistsFailsAndChangesNothing() throws Exception {
+        create("/docs/new.txt", "fresh".getBytes(StandardCharsets.UTF_8));
+        drain();
+        Entry before = fs.stat("/docs/new.txt");
+        int queued = catalog.queue(100).size();
+        // a file, a directory and a symlink over a file, a directory and a remote-only file
+        for (String taken : new String[] {"/docs/new.txt", "/docs/nested", "/docs/note-3.txt", "/hello.txt"}) {
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> fs.create(taken, 0644), taken);
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> fs.mkdir(taken, 0755), taken);
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> fs.symlink("target", taken), taken);
+        }
+        assertEquals(before, fs.stat("/docs/new.txt"));
+        assertTrue(fs.stat("/docs/nested").isDir());
+        assertEquals(queued, catalog.queue(100).size(), "nothing queued: " + catalog.queue(100));
+        assertEquals("fresh", new String(read("/docs/new.txt"), StandardCharsets.UTF_8));
+        assertEquals("hello, jam\n", new String(read("/hello.txt"), StandardCharsets.UTF_8));
+        // and a new name in the same directory still works
+        create("/docs/other.txt", "x".getBytes(StandardCharsets.UTF_8));
+        assertEquals(1, fs.stat("/docs/other.txt").size());
+    }
+
+    @Test
     void newFileIsUploadedAfterClose() throws Exception {
         create("/docs/new.txt", "fresh".getBytes(StandardCharsets.UTF_8));
         assertEquals("fresh", new String(read("/docs/new.txt"), StandardCharsets.UTF_8));
