@@ -502,7 +502,8 @@ final class JamFuse extends FuseStubFS {
             st.f_blocks.set(s.totalBytes() / bs);
             st.f_bfree.set(s.freeBytes() / bs);
             st.f_bavail.set(s.freeBytes() / bs);
-            st.f_files.set(s.files());
+            // f_files is the total, used and free: df -i shows f_files - f_ffree as used
+            st.f_files.set(s.files() + Integer.MAX_VALUE);
             st.f_ffree.set(Integer.MAX_VALUE);
             st.f_favail.set(Integer.MAX_VALUE);
             st.f_namemax.set(255);

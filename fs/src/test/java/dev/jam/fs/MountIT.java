@@ -195,6 +195,16 @@ class MountIT {
     }
 
     @Test
+    void dfCountsTheEntriesAsUsedInodes() throws Exception {
+        // df -i: used = f_files - f_ffree; the tree holds 27 files, 2 directories and a symlink below the root
+        String[] row = MountSupport.sh(mnt, "df --output=itotal,iused,iavail . | tail -1").trim().split("\\s+");
+        long total = Long.parseLong(row[0]), used = Long.parseLong(row[1]), free = Long.parseLong(row[2]);
+        assertEquals(fs.space().files(), used, String.join(" ", row));
+        assertTrue(used > 20, String.join(" ", row));
+        assertEquals(total, used + free, String.join(" ", row));
+    }
+
+    @Test
     void labelsAndAclsAreNotSupportedSoLsStopsAskingForThem() throws Exception {
         MountSupport.assumeTools("getfattr", "strace");
         var label = MountSupport.bash(mnt, Duration.ofSeconds(30), java.util.Map.of(), "getfattr -n security.selinux docs/note-1.txt");
