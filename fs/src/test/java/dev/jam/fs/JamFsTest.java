@@ -54,6 +54,17 @@ class JamFsTest {
     }
 
     @Test
+    void aFileOpenedAndClosedUnreadLeavesNothingForTheNextMountToReport() throws Exception {
+        // file(1), cp --reflink=always, a viewer quit at once: open, no read, close
+        fs.release(fs.open("/big.bin", false));
+        fs.close();
+        assertEquals("remote", new String(fs.xattr("/big.bin", JamFs.XATTR_STATE).orElseThrow(), java.nio.charset.StandardCharsets.UTF_8));
+        // the next mount starts with a repair run whose findings are logged as warnings
+        assertEquals(List.of(), new Fsck(catalog, tmp.resolve("cache")).run(true, false, null));
+        assertEquals(List.of(), new Fsck(catalog, tmp.resolve("cache")).run(false, false, null));
+    }
+
+    @Test
     void browsingNeedsNoServer() throws Exception {
         store.close();
         Files.move(remoteDir, tmp.resolve("gone")); // the server is away
