@@ -29,7 +29,6 @@ public final class JamFs implements AutoCloseable {
     /** Extended attributes the mount answers. */
     public static final String XATTR_STATE = "user.jam.state";
     public static final String XATTR_CACHED = "user.jam.cached_bytes";
-    private static final List<String> XATTRS = List.of(XATTR_STATE, XATTR_CACHED);
 
     private final Catalog catalog;
     private final Transfers transfers;
@@ -553,8 +552,15 @@ public final class JamFs implements AutoCloseable {
         return e.isFile() && transfers.isCompleted(e.id()) ? e.size() : e.cachedBytes();
     }
 
+    /**
+     * The extended attributes listed for {@code path}: none. jam's own ({@link #XATTR_STATE}, {@link #XATTR_CACHED}) are
+     * computed, not stored, and answer only when asked for by name ({@code getfattr -n}): listed,
+     * {@code cp -a} and {@code rsync -X} copied them out of the mount onto other disks, and
+     * {@code rsync -X} into the mount failed (exit 23) trying to remove them from every file.
+     */
     public List<String> xattrNames(String path) throws IOException {
-        return stat(path).isFile() ? XATTRS : List.of();
+        stat(path);
+        return List.of();
     }
 
     /** The value of a jam extended attribute, or empty if {@code name} is not one. */

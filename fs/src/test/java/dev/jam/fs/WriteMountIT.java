@@ -531,6 +531,28 @@ class WriteMountIT {
     }
 
     @Test
+    void rsyncWithXattrsAndCpArchiveCarryNoJamAttributes() throws Exception {
+        Path src = Files.createDirectories(local.resolve("rsync-x-src"));
+        makeTree(src, 12, 20);
+        // a tree without extended attributes: nothing to set, so nothing to fail (jam's own are not listed)
+        assertEquals(new MountSupport.Result(0, "", ""),
+                MountSupport.bash(mnt, Duration.ofSeconds(60), Map.of(), "rsync -aX '" + src + "/' t-rsync-x/"));
+        assertEquals(new MountSupport.Result(0, "", ""),
+                MountSupport.bash(mnt, Duration.ofSeconds(60), Map.of(), "rsync -aX '" + src + "/' t-rsync-x/"));
+        assertSameTree(src, "t-rsync-x", true);
+        // copies out of the mount do not take jam's state along
+        Path out = local.resolve("cp-a-out");
+        String file;
+        try (var s = Files.walk(mnt.resolve("t-rsync-x"))) {
+            file = mnt.relativize(s.filter(Files::isRegularFile).sorted().findFirst().orElseThrow()).toString();
+        }
+        sh(mnt, "cp -a '" + file + "' '" + out + "' && rsync -aX '" + file + "' '" + out + "-rsync'");
+        assertEquals("", sh(local, "getfattr -d -m - cp-a-out cp-a-out-rsync"));
+        String st = state(file);
+        assertTrue(Set.of("cached", "dirty").contains(st), "asked for by name, the state still answers: " + st);
+    }
+
+    @Test
     void gitInitCommitStatusCloneFsck() throws Exception {
         Path home = Files.createDirectories(local.resolve("git-home"));
         Map<String, String> env = Map.of("HOME", home.toString(), "GIT_CONFIG_NOSYSTEM", "1",
