@@ -298,6 +298,29 @@ public final class JamFs implements AutoCloseable {
             org.slf4j.LoggerFactory.getLogger(JamFs.class).error("recording changes of {}: {}", transfers.describe(f.content.id), e.toString());
         }
         transfers.release(f.content);
+        if (!detached.isEmpty()) unlinkDetachedAfterLastClose(f.content.id);
+    }
+
+    /**
+     * The last close of a removed file whose directory was removed too ({@link #rmdir}): libfuse
+     * cannot name it any more (its directory is gone from its tree), so it never sends the unlink
+     * of the {@code .fuse_hidden} name it would send at the last close; jam does it here, or the
+     * entry and its cache file would stay until the next mount.
+     */
+    private void unlinkDetachedAfterLastClose(long id) {
+        String path = null;
+        for (Map.Entry<String, Long> d : detached.entrySet()) {
+            if (d.getValue() == id) path = d.getKey();
+        }
+        if (path == null) return;
+        for (OpenFile o : handles.values()) {
+            if (o.content.id == id) return; // still open elsewhere
+        }
+        try {
+            unlink(path);
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(JamFs.class).debug("removing {} at its last close: {}", path, e.toString());
+        }
     }
 
     // ---- namespace changes --------------------------------------------------------------

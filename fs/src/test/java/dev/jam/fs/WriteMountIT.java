@@ -400,6 +400,27 @@ class WriteMountIT {
     }
 
     @Test
+    void anOpenFileWhoseDirectoryWasRemovedLeavesNoCacheFileAtItsLastClose() throws Exception {
+        sh(mnt, "mkdir -p t-open-drop/d/e && head -c 3000000 /dev/urandom > t-open-drop/d/e/big.bin");
+        long id = m.fs.stat("/t-open-drop/d/e/big.bin").id();
+        Path cached = m.tmp.resolve("cache").resolve(new ContentStore(m.tmp.resolve("cache")).fileFor(id));
+        assertTrue(Files.exists(cached), cached.toString());
+        try (FileChannel first = FileChannel.open(mnt.resolve("t-open-drop/d/e/big.bin"), StandardOpenOption.READ);
+             FileChannel second = FileChannel.open(mnt.resolve("t-open-drop/d/e/big.bin"), StandardOpenOption.READ)) {
+            assertEquals(new MountSupport.Result(0, "", ""), MountSupport.bash(mnt, Duration.ofSeconds(30), Map.of(), "rm -r t-open-drop/d"));
+            first.close();
+            assertEquals(1, second.read(ByteBuffer.allocate(1), 2_999_999), "the other descriptor still reads");
+        }
+        // libfuse cannot name a file below a removed directory, so it never asks to unlink it at the last close
+        for (int i = 0; i < 100 && Files.exists(cached); i++) Thread.sleep(20);
+        assertFalse(Files.exists(cached), "the cache file of a removed file outlived its last close: " + cached);
+        assertTrue(m.catalog.get(id).isEmpty(), "the removed file's entry is gone");
+        m.drain();
+        assertEquals("", sh(mnt, "ls -A t-open-drop"));
+        assertEquals("", sh(server, "ls -A t-open-drop"));
+    }
+
+    @Test
     void coldFilesAreReadableRightAfterTheirDirectoryMoved() throws Exception {
         assertCold("cold/tree2/f3.bin");
         // an upload waiting for its quiet period sits in the queue ahead of the rename
