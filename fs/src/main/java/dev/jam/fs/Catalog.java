@@ -649,6 +649,23 @@ public final class Catalog implements AutoCloseable {
         }
 
         /** Sets size, mtime and mode. */
+        /**
+         * Sets directory {@code id}'s mtime to {@code mtime} (its entries changed), in one statement
+         * that returns the changed row: every create, remove and rename through the mount makes one.
+         */
+        public void setDirMtime(long id, long mtime) throws SQLException {
+            try (PreparedStatement ps = prepare("UPDATE entries SET mtime = ? WHERE id = ? AND kind = ? AND mtime <> ? RETURNING "
+                    + COLUMNS)) {
+                ps.setLong(1, mtime);
+                ps.setLong(2, id);
+                ps.setInt(3, Entry.Kind.DIR.ordinal());
+                ps.setLong(4, mtime);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) put(row(rs));
+                }
+            }
+        }
+
         public Entry setAttributes(long id, long size, long mtime, int mode) throws SQLException {
             return exec(id, "UPDATE entries SET size = ?, mtime = ?, mode = ? WHERE id = ?", ps -> {
                 ps.setLong(1, size);

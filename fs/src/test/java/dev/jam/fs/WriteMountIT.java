@@ -574,6 +574,26 @@ class WriteMountIT {
     }
 
     @Test
+    void aDirectorysMtimeMovesWhenItsEntriesChange() throws Exception {
+        sh(mnt, "mkdir -p t-dirtime/a t-dirtime/b && echo x > t-dirtime/a/keep && echo y > t-dirtime/a/gone && mkdir t-dirtime/a/sub");
+        String[] steps = {
+                "touch t-dirtime/a/new", "mkdir t-dirtime/a/newdir", "ln -s keep t-dirtime/a/link", "rm t-dirtime/a/gone",
+                "rmdir t-dirtime/a/sub", "mv t-dirtime/a/keep t-dirtime/a/kept", "mv t-dirtime/a/kept t-dirtime/b/"};
+        for (String step : steps) {
+            sh(mnt, "touch -d '2005-05-05 05:05:05' t-dirtime/a t-dirtime/b");
+            sh(mnt, step);
+            long a = Files.getLastModifiedTime(mnt.resolve("t-dirtime/a")).toMillis();
+            assertTrue(a > System.currentTimeMillis() - 60_000, step + ": the directory's mtime stayed at " + java.time.Instant.ofEpochMilli(a));
+        }
+        assertTrue(Files.getLastModifiedTime(mnt.resolve("t-dirtime/b")).toMillis() > System.currentTimeMillis() - 60_000,
+                "the directory a file moved into");
+        // a time set afterwards (tar, rsync and cp -a set directories' times last) stays
+        sh(mnt, "touch -d '2005-05-05 05:05:05' t-dirtime/a");
+        m.drain();
+        assertEquals("2005-05-05", sh(mnt, "date -r t-dirtime/a +%F").trim());
+    }
+
+    @Test
     void gitInitCommitStatusCloneFsck() throws Exception {
         Path home = Files.createDirectories(local.resolve("git-home"));
         Map<String, String> env = Map.of("HOME", home.toString(), "GIT_CONFIG_NOSYSTEM", "1",
