@@ -38,6 +38,7 @@ final class Errno {
         if (t instanceof ReadOnlyFileSystemException) return -ErrorCodes.EROFS();
         if (t instanceof JamFs.BadHandleException) return -ErrorCodes.EBADF();
         if (t instanceof JamFs.InvalidNameException) return -ErrorCodes.EINVAL();
+        if (t instanceof JamFs.NameTooLongException) return -ErrorCodes.ENAMETOOLONG();
         if (t instanceof java.io.IOException io && isNoSpace(io)) {
             log.warn("{} {}: no space left on the cache disk", op, path);
             return -ErrorCodes.ENOSPC();

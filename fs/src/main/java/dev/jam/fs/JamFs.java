@@ -339,6 +339,7 @@ public final class JamFs implements AutoCloseable {
         if (problem == null && name.startsWith(dev.jam.remote.RemoteStore.TEMP_PREFIX)) problem = "names starting with "
                 + dev.jam.remote.RemoteStore.TEMP_PREFIX + " are jam's temporary files";
         if (problem == null && dir.id() == Catalog.ROOT_ID && name.equals(".jam")) problem = ".jam is jam's own directory on the server";
+        if (dev.jam.remote.Names.TOO_LONG.equals(problem)) throw new NameTooLongException(path, problem);
         if (problem != null) throw new InvalidNameException(path, problem);
         return new Place(dir, name, rel);
     }
@@ -670,6 +671,13 @@ public final class JamFs implements AutoCloseable {
     /** A name or argument jam cannot use (EINVAL). */
     public static final class InvalidNameException extends java.nio.file.FileSystemException {
         InvalidNameException(String path, String reason) {
+            super(path, null, reason);
+        }
+    }
+
+    /** A name longer than a name may be ({@code ENAMETOOLONG}, as a local disk answers). */
+    public static final class NameTooLongException extends java.nio.file.FileSystemException {
+        NameTooLongException(String path, String reason) {
             super(path, null, reason);
         }
     }

@@ -270,6 +270,13 @@ class WriteBackTest {
         assertThrows(JamFs.InvalidNameException.class, () -> fs.mkdir("/.jam", 0755));
         assertThrows(JamFs.InvalidNameException.class, () -> fs.create("/.jam-tmp-x", 0644));
         assertThrows(JamFs.InvalidNameException.class, () -> fs.rename("/docs", "/docs/nested/docs"));
+        // over 255 bytes: ENAMETOOLONG, as a local disk answers (255 bytes of UTF-8 are fine)
+        String tooLong = "é".repeat(128);
+        var e = assertThrows(JamFs.NameTooLongException.class, () -> fs.create("/" + tooLong, 0644));
+        assertEquals(-ru.serce.jnrfuse.ErrorCodes.ENAMETOOLONG(), Errno.of(e, "create", "/" + tooLong));
+        assertThrows(JamFs.NameTooLongException.class, () -> fs.mkdir("/docs/" + tooLong, 0755));
+        assertThrows(JamFs.NameTooLongException.class, () -> fs.rename("/hello.txt", "/" + tooLong));
+        assertThrows(JamFs.InvalidNameException.class, () -> fs.create("/bad\n" + tooLong, 0644)); // what else is wrong counts first
     }
 
     @Test

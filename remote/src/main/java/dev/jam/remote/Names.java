@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 public final class Names {
     /** Longest name in bytes (UTF-8), as on Linux filesystems. */
     public static final int MAX_NAME_BYTES = 255;
+    /** What {@link #problem} says of a name that is valid but longer than {@link #MAX_NAME_BYTES}. */
+    public static final String TOO_LONG = "name longer than " + MAX_NAME_BYTES + " bytes";
     /** Longest symlink target in bytes (UTF-8): Linux's PATH_MAX less the terminating NUL. */
     public static final int MAX_LINK_TARGET_BYTES = 4095;
 
@@ -26,9 +28,7 @@ public final class Names {
             if (c < 0x20 || c == 0x7f) return "name contains control character 0x" + Integer.toHexString(c);
             if (c == '\uFFFD') return "name is not valid UTF-8";
         }
-        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
-            return "name longer than " + MAX_NAME_BYTES + " bytes";
-        }
+        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) return TOO_LONG;
         return null;
     }
 
