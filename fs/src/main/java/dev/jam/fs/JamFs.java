@@ -192,13 +192,6 @@ public final class JamFs implements AutoCloseable {
         return catalog.list(d.id());
     }
 
-    /** The entries of a directory in no particular order (a live view: see {@link Catalog#children}). */
-    public java.util.Collection<Entry> children(String path) throws IOException {
-        Entry d = stat(path);
-        if (!d.isDir()) throw new NotDirectoryException(path);
-        return catalog.children(d.id()).values();
-    }
-
     public String readlink(String path) throws IOException {
         Entry e = stat(path);
         if (!e.isSymlink()) throw new java.nio.file.NotLinkException(path);

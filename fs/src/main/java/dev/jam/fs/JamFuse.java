@@ -207,9 +207,9 @@ final class JamFuse extends FuseStubFS {
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
         try {
-            // in the catalog's order, not sorted: libfuse reads the whole listing at the first call
-            // (offset 0 to the filler) and serves the kernel's later calls from that copy
-            java.util.Collection<Entry> entries = fs.children(path);
+            // sorted by name: cp -r, tar and grep -r open a directory's files in the order it lists
+            // them, and DirReadAhead recognizes a reader by its opens in name order
+            List<Entry> entries = fs.list(path);
             filter.apply(buf, ".", null, 0);
             filter.apply(buf, "..", null, 0);
             // type and inode in each entry (d_type), so find and file managers need no stat per file
@@ -228,7 +228,7 @@ final class JamFuse extends FuseStubFS {
      * carries the entry's type and inode, and its NUL-terminated name. jnr passes both as they
      * are. A {@link FileStat} on the Java heap and a name as a {@code String} were copied in and
      * out on every call, with the inode boxed: in a profile of repeated {@code find}s that was
-     * about half the time readdir spent in Java, sorting the names (for nothing) most of the rest.
+     * about half the time readdir spent in Java.
      */
     private static final class DirFill {
         private final FileStat st = new FileStat(Runtime.getSystemRuntime());

@@ -118,6 +118,10 @@ class MountIT {
         String duLocal = MountSupport.run(remoteDir, "du", "-s", "--apparent-size", "--block-size=1", ".").split("\\s")[0];
         // directories count differently (4096 each on both sides), files exactly
         assertEquals(duLocal, du);
+        // readdir lists by name (ls -f keeps that order): programs reading a directory in listing
+        // order then open its files in name order, which the directory read-ahead recognizes
+        String listed = MountSupport.run(mnt, "ls", "-f", "-1", "docs").replaceAll("(?m)^\\.{1,2}\n", "");
+        assertEquals(sorted(listed.strip()), listed.strip());
     }
 
     private static String sorted(String s) {
