@@ -601,6 +601,7 @@ public final class Catalog implements AutoCloseable {
          */
         public Entry insertLocal(long parent, String name, Entry.Kind kind, long size, long mtime, int mode, String link)
                 throws SQLException, java.nio.file.FileAlreadyExistsException {
+            Entry.State state = kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED;
             try (PreparedStatement ps = prepare(
                     "INSERT INTO entries(parent, name, kind, size, mtime, mode, link, remote_size, remote_mtime, state, atime)"
                             + " VALUES (?, ?, ?, ?, ?, ?, ?, -1, 0, ?, ?)")) {
@@ -611,7 +612,7 @@ public final class Catalog implements AutoCloseable {
                 ps.setLong(5, mtime);
                 ps.setInt(6, mode & 07777);
                 ps.setString(7, link);
-                ps.setInt(8, (kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED).ordinal());
+                ps.setInt(8, state.ordinal());
                 ps.setLong(9, mtime);
                 ps.executeUpdate();
             } catch (SQLException e) {
@@ -625,7 +626,6 @@ public final class Catalog implements AutoCloseable {
                 id = rs.getLong(1);
             }
             // the row as just inserted (no read back: a create through the mount makes one per file)
-            Entry.State state = kind == Entry.Kind.FILE ? Entry.State.NEW : Entry.State.CACHED;
             Entry e = new Entry(id, parent, name, kind, size, mtime, mode & 07777, link, -1, 0, null, state, 0, mtime);
             insertedHere.add(id);
             put(e);
@@ -648,10 +648,12 @@ public final class Catalog implements AutoCloseable {
             return e;
         }
 
-        /** Sets size, mtime and mode. */
         /**
-         * Sets directory {@code id}'s mtime to {@code mtime} (its entries changed), in one statement
-         * that returns the changed row: every create, remove and rename through the mount makes one.
+         * Sets directory {@code id}'s mtime to {@code mtime}: its entries were added, removed or
+         * renamed, and its mtime moves on as on a local disk (make, tar --listed-incremental and file
+         * managers look at it). Only in the catalog: the server's own moves when the change reaches
+         * it. One statement that returns the changed row: every create, remove and rename through
+         * the mount makes one.
          */
         public void setDirMtime(long id, long mtime) throws SQLException {
             try (PreparedStatement ps = prepare("UPDATE entries SET mtime = ? WHERE id = ? AND kind = ? AND mtime <> ? RETURNING "
@@ -666,6 +668,7 @@ public final class Catalog implements AutoCloseable {
             }
         }
 
+        /** Sets size, mtime and mode. */
         public Entry setAttributes(long id, long size, long mtime, int mode) throws SQLException {
             return exec(id, "UPDATE entries SET size = ?, mtime = ?, mode = ? WHERE id = ?", ps -> {
                 ps.setLong(1, size);

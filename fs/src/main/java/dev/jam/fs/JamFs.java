@@ -347,7 +347,7 @@ public final class JamFs implements AutoCloseable {
         long now = clock.millis();
         Entry e = catalog.change(c -> {
             Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.FILE, 0, now, mode, null); // EEXIST if there
-            entriesChanged(c, p.dir.id(), now);
+            c.setDirMtime(p.dir.id(), now);
             writeBack.queueUpload(c, n.id(), p.rel);
             return n;
         });
@@ -363,7 +363,7 @@ public final class JamFs implements AutoCloseable {
         long now = clock.millis();
         catalog.change(c -> {
             Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.DIR, 0, now, mode, null); // EEXIST if there
-            entriesChanged(c, p.dir.id(), now);
+            c.setDirMtime(p.dir.id(), now);
             c.enqueue(WriteBack.MKDIR, n.id(), p.rel, null, now, now);
             return n;
         });
@@ -375,7 +375,7 @@ public final class JamFs implements AutoCloseable {
         long now = clock.millis();
         catalog.change(c -> {
             Entry n = c.insertLocal(p.dir.id(), p.name, Entry.Kind.SYMLINK, 0, now, 0777, target); // EEXIST if there
-            entriesChanged(c, p.dir.id(), now);
+            c.setDirMtime(p.dir.id(), now);
             c.enqueue(WriteBack.SYMLINK, n.id(), p.rel, target, now, now);
             return n;
         });
@@ -391,7 +391,7 @@ public final class JamFs implements AutoCloseable {
             Entry x = c.get(found.id()).orElseThrow(() -> new NoSuchFileException(path));
             if (x.isDir()) throw new java.nio.file.FileSystemException(path, null, "is a directory");
             c.remove(x);
-            entriesChanged(c, x.parent(), now);
+            c.setDirMtime(x.parent(), now);
             if (x.onServer()) c.enqueue(WriteBack.DELETE, x.id(), rel(path), WriteBack.version(x), now, now);
             else if (writeBack.isCreating(x.id())) c.enqueue(WriteBack.DELETE, x.id(), rel(path), WriteBack.ANY_VERSION, now, now);
             return x;
@@ -419,7 +419,7 @@ public final class JamFs implements AutoCloseable {
             if (x.id() == Catalog.ROOT_ID) throw new java.nio.file.AccessDeniedException(path);
             if (c.hasChildren(x.id())) throw new java.nio.file.DirectoryNotEmptyException(path);
             c.remove(x);
-            entriesChanged(c, x.parent(), now);
+            c.setDirMtime(x.parent(), now);
             if (x.onServer() || writeBack.isCreating(x.id())) c.enqueue(WriteBack.RMDIR, x.id(), rel(path), null, now, now);
             return null;
         });
@@ -455,8 +455,8 @@ public final class JamFs implements AutoCloseable {
                 if (!t.isDir()) op = WriteBack.RENAME_REPLACE;
             }
             Entry moved = c.move(src, dst.dir.id(), dst.name);
-            entriesChanged(c, src.parent(), now);
-            if (dst.dir.id() != src.parent()) entriesChanged(c, dst.dir.id(), now);
+            c.setDirMtime(src.parent(), now);
+            if (dst.dir.id() != src.parent()) c.setDirMtime(dst.dir.id(), now);
             if (isHidden(dst.name) && src.isFile()) {
                 // libfuse hides a removed file that is still open: for the server, that is a delete
                 if (src.onServer()) c.enqueue(WriteBack.DELETE, src.id(), rel(from), WriteBack.version(src), now, now);
@@ -472,15 +472,6 @@ public final class JamFs implements AutoCloseable {
             transfers.forget(replaced[0].id());
         }
         writeBack.wake();
-    }
-
-    /**
-     * Entries were added to, removed from or renamed in directory {@code dirId}: its mtime moves
-     * on, as on a local disk (make, tar --listed-incremental and file managers look at it). Only in
-     * the catalog: the server's own moves when the change reaches it.
-     */
-    private static void entriesChanged(Catalog.Change c, long dirId, long now) throws java.sql.SQLException {
-        c.setDirMtime(dirId, now);
     }
 
     /** libfuse's name for a removed file still open ({@code .fuse_hidden...}): it stays on this machine only. */
