@@ -48,9 +48,8 @@ class BudgetTest {
         remoteDir = Files.createDirectories(tmp.resolve("remote"));
         for (int i = 1; i <= 8; i++) Files.write(remoteDir.resolve("f" + i), Fixtures.randomBytes(i, SIZE));
         LocalRemote store = new LocalRemote(remoteDir);
-        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
-        new Indexer(store, catalog).run();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), clock);
+        catalog = Fixtures.indexedCatalog(tmp, store);
+        fs = Fixtures.core(catalog, tmp, store, clock);
         fs.budget().setLimits(new Budget.Limits(1_000_000, 0)); // room for three files
     }
 

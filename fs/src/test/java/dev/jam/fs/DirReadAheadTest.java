@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,9 +31,8 @@ class DirReadAheadTest {
         for (int i = 0; i < FILES; i++) Files.write(remote.resolve(name(i)), Fixtures.randomBytes(i, SIZE));
         Files.write(remote.resolve("big.bin"), Fixtures.randomBytes(999, 2 << 20)); // sorts after the f-files: never fetched ahead
         store = new LocalRemote(tmp.resolve("remote"));
-        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
-        new Indexer(store, catalog).run();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        catalog = Fixtures.indexedCatalog(tmp, store);
+        fs = Fixtures.core(catalog, tmp, store, Clock.systemUTC());
     }
 
     @AfterEach

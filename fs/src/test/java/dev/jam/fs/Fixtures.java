@@ -11,6 +11,18 @@ import java.util.Random;
 final class Fixtures {
     private Fixtures() {}
 
+    /** A catalog at {@code tmp/data/catalog.db} holding {@code store}'s whole tree, just indexed. */
+    static Catalog indexedCatalog(Path tmp, dev.jam.remote.RemoteStore store) throws IOException {
+        Catalog catalog = Catalog.open(tmp.resolve("data/catalog.db"));
+        new Indexer(store, catalog).run();
+        return catalog;
+    }
+
+    /** The kernel-free core over {@code catalog} and {@code store}: its cache in {@code tmp/cache}, fetches time out after 10 s. */
+    static JamFs core(Catalog catalog, Path tmp, dev.jam.remote.RemoteStore store, java.time.Clock clock) throws IOException {
+        return new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), java.time.Duration.ofSeconds(10), clock);
+    }
+
     static byte[] randomBytes(long seed, int size) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);

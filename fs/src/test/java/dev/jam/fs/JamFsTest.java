@@ -38,9 +38,8 @@ class JamFsTest {
         remoteDir = Files.createDirectories(tmp.resolve("remote"));
         Fixtures.sampleTree(remoteDir, BIG);
         store = new LocalRemote(remoteDir);
-        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
-        new Indexer(store, catalog).run();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        catalog = Fixtures.indexedCatalog(tmp, store);
+        fs = Fixtures.core(catalog, tmp, store, Clock.systemUTC());
     }
 
     @AfterEach
@@ -112,7 +111,7 @@ class JamFsTest {
         assertTrue(e.cachedBytes() > 0 && e.cachedBytes() < BIG);
         // ranges survive a restart of the mount
         fs.close();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        fs = Fixtures.core(catalog, tmp, store, Clock.systemUTC());
         assertArrayEquals(expected, readAll("/big.bin"));
     }
 

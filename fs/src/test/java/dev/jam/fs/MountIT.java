@@ -44,9 +44,8 @@ class MountIT {
         remoteDir = Files.createDirectories(tmp.resolve("remote"));
         Fixtures.sampleTree(remoteDir, BIG);
         store = new LocalRemote(remoteDir);
-        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
-        new Indexer(store, catalog).run();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        catalog = Fixtures.indexedCatalog(tmp, store);
+        fs = Fixtures.core(catalog, tmp, store, Clock.systemUTC());
         mnt = Files.createDirectories(tmp.resolve("mnt"));
         mount = Mount.start(fs, mnt, Mount.Options.defaults("jam:test"));
     }

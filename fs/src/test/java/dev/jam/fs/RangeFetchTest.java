@@ -40,9 +40,8 @@ class RangeFetchTest {
         Files.write(remoteDir.resolve("big.bin"), content);
         server = EmbeddedSftpServer.start(Path.of("/"), tmp.resolve("keys"));
         store = server.connect(remoteDir.toRealPath());
-        catalog = Catalog.open(tmp.resolve("data/catalog.db"));
-        new Indexer(store, catalog).run();
-        fs = new JamFs(catalog, tmp.resolve("cache"), RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC());
+        catalog = Fixtures.indexedCatalog(tmp, store);
+        fs = Fixtures.core(catalog, tmp, store, Clock.systemUTC());
     }
 
     @AfterEach
