@@ -175,6 +175,7 @@ public final class Fsck {
             switch (e.state()) {
                 case DIRTY, NEW -> {
                     if (size < 0 && e.size() > 0) out.add(lost(e, path, repair));
+                    else if (size >= 0 && size < e.size()) out.add(shortened(e, path, size, repair));
                 }
                 case CACHED -> {
                     String bad = size < 0 ? "cached copy missing" : size != e.size() ? "cached copy has " + size + " of " + e.size() + " bytes"
@@ -261,6 +262,19 @@ public final class Fsck {
     private boolean altered(Entry e) throws IOException {
         Optional<Long> sealed = catalog.sealedCtime(e.id());
         return sealed.isPresent() && sealed.get() != content.ctime(e.id());
+    }
+
+    /**
+     * A file changed here whose cached copy is shorter than the catalog says: a truncation cut
+     * short by a crash (the catalog records a change before the bytes change). The copy is what
+     * was last written, so it is the file now: its size is recorded and the whole file uploaded.
+     * Left as it was, the upload would wait forever for bytes that will never come.
+     */
+    private Problem shortened(Entry e, String path, long size, boolean repair) throws IOException {
+        String what = "changed here: its cached copy has " + size + " of " + e.size() + " bytes (a truncation cut short by a crash?)";
+        if (!repair) return new Problem(path, what + "; --repair keeps the " + size + " bytes", false);
+        catalog.change(c -> c.setChanged(e.id(), size, e.mtime(), null));
+        return new Problem(path, what + ": the " + size + " bytes held are the file now, uploaded as they are", true);
     }
 
     private Problem drop(Entry e, String path, String what, boolean repair) throws IOException {

@@ -187,6 +187,56 @@ class CatalogDamageTest {
         assertFalse(Files.exists(remoteDir.resolve("docs/created.bin")));
     }
 
+    /**
+     * kill -9 in the middle of a truncation: the catalog recorded the change (with the size before
+     * it) and the cache file was already cut. The mount's crash recovery takes the cache file as the
+     * file, and its upload goes through; before, the upload waited forever for the missing bytes
+     * (FaultInjectionIT#killBetweenCloses saw the queue never drain).
+     */
+    @Test
+    void aTruncationCutShortByACrashIsUploadedAsTheCacheFileHoldsIt() throws Exception {
+        long id;
+        try (Catalog catalog = Catalog.open(catalogFile)) {
+            new Indexer(store, catalog).run();
+            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
+                    WriteBack.Settings.defaults().withQuiet(Duration.ofHours(1)));
+            try {
+                long h = fs.open("/docs/edited.txt", true);
+                fs.write(h, 0, ByteBuffer.wrap(EDITED));
+                fs.flush(h);
+                fs.release(h);
+                id = catalog.lookup("docs/edited.txt").orElseThrow().id();
+            } finally {
+                fs.close();
+            }
+        }
+        // what the crash left: the cache file cut to 1,000 bytes, the catalog still at the full size
+        Path f = new ContentStore(cacheDir).fileFor(id);
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(1_000);
+        }
+        try (Catalog catalog = Catalog.open(catalogFile)) {
+            assertEquals(EDITED.length, catalog.get(id).orElseThrow().size());
+            List<Fsck.Problem> found = new Fsck(catalog, cacheDir).run(false, false, null);
+            assertEquals(1, found.size(), found.toString());
+            assertFalse(found.get(0).repaired());
+            assertEquals(EDITED.length, catalog.get(id).orElseThrow().size(), "a check without --repair changes nothing");
+            List<Fsck.Problem> repaired = new Fsck(catalog, cacheDir).run(true, false, null); // as a mount starts
+            assertEquals(1, repaired.size(), repaired.toString());
+            assertTrue(repaired.get(0).repaired());
+            assertEquals(1_000, catalog.get(id).orElseThrow().size());
+            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
+                    WriteBack.Settings.defaults().withQuiet(Duration.ofMillis(100)));
+            try {
+                assertTrue(fs.writeBack().drain(Duration.ofSeconds(20)), "upload never finished: " + catalog.queue(5));
+                assertArrayEquals(java.util.Arrays.copyOf(EDITED, 1_000), Fixtures.readAll(fs, "/docs/edited.txt"));
+            } finally {
+                fs.close();
+            }
+        }
+        assertArrayEquals(java.util.Arrays.copyOf(EDITED, 1_000), Files.readAllBytes(remoteDir.resolve("docs/edited.txt")));
+    }
+
     @Test
     void aChangedFileWhoseCacheFileVanishesIsAnErrorEveryTimeNeverEmpty() throws Exception {
         try (Catalog catalog = Catalog.open(catalogFile)) {
