@@ -83,14 +83,15 @@ public final class Budget {
     /**
      * Whether {@code bytes} more fit without evicting anything, with a tenth of the budget and of
      * the free-space floor to spare (for speculative fetches, which must never push out what the
-     * user has read).
+     * user has read). The rest of the files open now counts as held already: a file the user has
+     * just opened is fetched beside the speculation, and must still fit.
      */
     boolean hasRoomWithoutEvicting(long bytes) {
         Limits l = limits;
         Limits spare = new Limits(l.maxBytes() == Long.MAX_VALUE ? l.maxBytes() : l.maxBytes() - l.maxBytes() / 10,
                 l.freeFloorBytes() + l.freeFloorBytes() / 10);
         try {
-            return !overBy(spare, bytes).isOver();
+            return !overBy(spare, bytes + transfers.missingBytesOfOpenFiles()).isOver();
         } catch (IOException e) {
             return false;
         }

@@ -370,6 +370,9 @@ final class FileContent {
 
     synchronized long cachedBytes() { return complete ? size : have.covered(); }
 
+    /** Bytes of the content not here yet (0 once complete); the budget counts them as they arrive. */
+    synchronized long missingBytes() { return complete || failure != null ? 0 : Math.max(0, size - have.covered()); }
+
     /** Reads up to {@code len} bytes at {@code offset}, waiting for them to arrive if needed. */
     int read(long offset, ByteBuffer dst) throws IOException {
         if (offset >= size) return 0;

@@ -77,6 +77,20 @@ final class Transfers {
         }
     }
 
+    /**
+     * Bytes still to arrive for the files open now: downloads under way or about to start, which
+     * the budget counts only as their bytes come in.
+     */
+    long missingBytesOfOpenFiles() {
+        List<FileContent> contents;
+        synchronized (open) {
+            contents = List.copyOf(open.values());
+        }
+        long n = 0;
+        for (FileContent fc : contents) n += fc.missingBytes();
+        return n;
+    }
+
     /** The content of a file just created (empty, NEW, its upload queued), with one reference. */
     FileContent acquireNew(Entry e) throws IOException {
         synchronized (open) {
