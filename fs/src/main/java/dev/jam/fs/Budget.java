@@ -67,9 +67,14 @@ public final class Budget {
         return counted + added.get();
     }
 
-    /** Counts again from the catalog now and then (housekeeping; one aggregate query). */
+    /**
+     * Counts again from the catalog now and then (housekeeping; one aggregate query). Not before
+     * the first count, which {@link #used} makes when first asked: a recount forgets bytes of
+     * downloads still under way (the catalog records them when they end), so the housekeeping's
+     * first tick recounting a second after the start undercounted the first fetches of a mount.
+     */
     void recountIfDue() {
-        if (limits.maxBytes() != Long.MAX_VALUE && clock.millis() - countedAt > RECOUNT.toMillis()) recount();
+        if (counted >= 0 && limits.maxBytes() != Long.MAX_VALUE && clock.millis() - countedAt > RECOUNT.toMillis()) recount();
     }
 
     /** Counts again from the catalog. */
