@@ -52,13 +52,18 @@ class CatalogDamageTest {
         cacheDir = tmp.resolve("cache");
     }
 
+    /** The core over {@code catalog} and the local store, uploading {@code quiet} after a file's last write. */
+    private JamFs core(Catalog catalog, Duration quiet) throws IOException {
+        return new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
+                WriteBack.Settings.defaults().withQuiet(quiet));
+    }
+
     /** A catalog with a clean cached file, a file changed here and one created here, neither uploaded; closed. */
     private void changesNotYetUploaded() throws Exception {
         try (Catalog catalog = Catalog.open(catalogFile)) {
             new Indexer(store, catalog).run();
             assertTrue(new Fsck(catalog, cacheDir).run(true, false, null).isEmpty());
-            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
-                    WriteBack.Settings.defaults().withQuiet(Duration.ofHours(1)));
+            JamFs fs = core(catalog, Duration.ofHours(1));
             try {
                 assertArrayEquals(CLEAN, Fixtures.readAll(fs, "/docs/clean.bin"));
                 long h = fs.open("/docs/edited.txt", true);
@@ -173,8 +178,7 @@ class CatalogDamageTest {
             assertEquals(ORIGINAL.length, edited.size());
             assertTrue(catalog.lookup("docs/created.bin").isEmpty());
 
-            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
-                    WriteBack.Settings.defaults().withQuiet(Duration.ofMillis(100)));
+            JamFs fs = core(catalog, Duration.ofMillis(100));
             try {
                 assertTrue(fs.writeBack().drain(Duration.ofSeconds(20)));
                 assertArrayEquals(ORIGINAL, Fixtures.readAll(fs, "/docs/edited.txt"));
@@ -198,8 +202,7 @@ class CatalogDamageTest {
         long id;
         try (Catalog catalog = Catalog.open(catalogFile)) {
             new Indexer(store, catalog).run();
-            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
-                    WriteBack.Settings.defaults().withQuiet(Duration.ofHours(1)));
+            JamFs fs = core(catalog, Duration.ofHours(1));
             try {
                 long h = fs.open("/docs/edited.txt", true);
                 fs.write(h, 0, ByteBuffer.wrap(EDITED));
@@ -225,8 +228,7 @@ class CatalogDamageTest {
             assertEquals(1, repaired.size(), repaired.toString());
             assertTrue(repaired.get(0).repaired());
             assertEquals(1_000, catalog.get(id).orElseThrow().size());
-            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
-                    WriteBack.Settings.defaults().withQuiet(Duration.ofMillis(100)));
+            JamFs fs = core(catalog, Duration.ofMillis(100));
             try {
                 assertTrue(fs.writeBack().drain(Duration.ofSeconds(20)), "upload never finished: " + catalog.queue(5));
                 assertArrayEquals(java.util.Arrays.copyOf(EDITED, 1_000), Fixtures.readAll(fs, "/docs/edited.txt"));
@@ -241,8 +243,7 @@ class CatalogDamageTest {
     void aChangedFileWhoseCacheFileVanishesIsAnErrorEveryTimeNeverEmpty() throws Exception {
         try (Catalog catalog = Catalog.open(catalogFile)) {
             new Indexer(store, catalog).run();
-            JamFs fs = new JamFs(catalog, cacheDir, RemoteAccess.of(store), Duration.ofSeconds(10), Clock.systemUTC(),
-                    WriteBack.Settings.defaults().withQuiet(Duration.ofHours(1)));
+            JamFs fs = core(catalog, Duration.ofHours(1));
             try {
                 long h = fs.open("/docs/edited.txt", true);
                 fs.truncate(h, 0);
