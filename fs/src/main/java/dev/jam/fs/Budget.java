@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * left). When nothing can be evicted the fetch fails with "No space left on device" (ENOSPC).
  * Content changed here (DIRTY, NEW) and pinned content are never evicted.
  *
- * <p>The bytes held are counted from the catalog (recounted every {@link #RECOUNT} by the mount's
- * housekeeping) plus what fetches added since. Thread-safe; evictions run one at a time.
+ * <p>The bytes held are counted from the catalog (first as the mount starts, then every
+ * {@link #RECOUNT} by the mount's housekeeping) plus what fetches added since. Thread-safe; evictions run one at a time.
  */
 public final class Budget {
     private static final Logger log = LoggerFactory.getLogger(Budget.class);
@@ -47,6 +47,7 @@ public final class Budget {
     private volatile long counted = -1;
     private volatile long countedAt;
     private final Object evicting = new Object();
+    private final Object counting = new Object();
 
     Budget(Catalog catalog, Transfers transfers, Clock clock) throws IOException {
         this.catalog = catalog;
@@ -63,15 +64,30 @@ public final class Budget {
 
     /** Bytes of content held in the cache (approximate between recounts). */
     public long used() {
-        if (counted < 0) recount();
+        if (counted < 0) firstCount();
         return counted + added.get();
     }
 
     /**
-     * Counts again from the catalog now and then (housekeeping; one aggregate query). Not before
-     * the first count, which {@link #used} makes when first asked: a recount forgets bytes of
-     * downloads still under way (the catalog records them when they end), so the housekeeping's
-     * first tick recounting a second after the start undercounted the first fetches of a mount.
+     * The first count of the bytes held, unless made already. {@link JamFs} starts it in the
+     * background as it is created, so the first fetch of a mount does not wait for it. What
+     * fetches added meanwhile is kept: a download recorded in the catalog while it counts is
+     * counted twice until the next recount (over, never under).
+     */
+    void firstCount() {
+        if (counted >= 0) return;
+        synchronized (counting) {
+            if (counted >= 0) return;
+            long c = catalog.heldBytes();
+            countedAt = clock.millis();
+            counted = c;
+        }
+    }
+
+    /**
+     * Counts again from the catalog now and then (housekeeping; one indexed query). Not before
+     * the first count: a recount forgets bytes of downloads still under way (the catalog records
+     * them when they end), which the first fetches of a mount are.
      */
     void recountIfDue() {
         if (counted >= 0 && limits.maxBytes() != Long.MAX_VALUE && clock.millis() - countedAt > RECOUNT.toMillis()) recount();
@@ -79,7 +95,7 @@ public final class Budget {
 
     /** Counts again from the catalog. */
     void recount() {
-        long c = catalog.stats().cachedBytes();
+        long c = catalog.heldBytes();
         added.set(0);
         counted = c;
         countedAt = clock.millis();

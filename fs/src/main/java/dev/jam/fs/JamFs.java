@@ -72,6 +72,7 @@ public final class JamFs implements AutoCloseable {
         transfers.budget(budget);
         this.stasher = new Stasher(this);
         this.readAhead = new DirReadAhead(catalog, transfers, budget);
+        housekeeping.execute(this::countHeldQuietly); // before the first fetch needs it
         housekeeping.scheduleWithFixedDelay(this::flushQuietly, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         writeBack.start();
     }
@@ -112,6 +113,14 @@ public final class JamFs implements AutoCloseable {
     public Budget budget() { return budget; }
 
     private int flushes;
+
+    private void countHeldQuietly() {
+        try {
+            budget.firstCount();
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(JamFs.class).debug("counting the cache's bytes: {} (counted at the first fetch)", e.getMessage());
+        }
+    }
 
     private void flushQuietly() {
         try {

@@ -83,6 +83,25 @@ class CatalogTest {
     }
 
     @Test
+    void heldBytesCountsWhatEveryStateHoldsAsTheWholeTableSumDoes() throws Exception {
+        try (Catalog c = Catalog.open(tmp.resolve("catalog.db"))) {
+            long[] ids = c.batch(b -> {
+                long[] out = new long[6];
+                for (int i = 0; i < out.length; i++) out[i] = b.insert(Catalog.ROOT_ID, file("f" + i, 1000));
+                return out;
+            });
+            assertEquals(0, c.heldBytes());
+            c.setContent(ids[1], Entry.State.PARTIAL, 10, new byte[] {1});
+            c.setContent(ids[2], Entry.State.CACHED, 1000, null);
+            c.setContent(ids[3], Entry.State.DIRTY, 200, null);
+            c.setContent(ids[4], Entry.State.NEW, 3000, null);
+            c.setContent(ids[5], Entry.State.CACHED, 0, null); // an empty file
+            assertEquals(4210, c.heldBytes());
+            assertEquals(c.stats().cachedBytes(), c.heldBytes());
+        }
+    }
+
+    @Test
     void idsAreNeverReusedAfterADeleteEvenAcrossReopen() throws Exception {
         Path db = tmp.resolve("catalog.db");
         long first;
