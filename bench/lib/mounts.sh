@@ -20,6 +20,7 @@ SSHD_PID=
 RUN=0
 JAM=()
 JAM_OPTS=""
+JAM_MOUNT_OPTS=""
 JAM_JAR=""  # the jar jam runs from (the copy, or cli/target/jam.jar with BENCH_JAM_SNAPSHOT=0)
 JAM_RUN=()
 JAM_RUN_MOUNT=()
@@ -77,10 +78,14 @@ setup_jam() {
     log "building/checking jam (./jam --version)"
     (cd "$REPO" && ./jam --version) >"$LOGS/jam-build.log" 2>&1 \
         || { anomaly "./jam --version failed: $(tail -3 "$LOGS/jam-build.log" | tr '\n' ' ')"; return 1; }
-    # jam runs with the JVM options ./jam gives every command (the systemd unit's too,
-    # ServiceCommand.DAEMON_JVM_OPTIONS); BENCH_JAM_JAVA_OPTS replaces them
-    JAM_OPTS="$(sed -n 's/^read -r -a jvm .*JAM_JAVA_OPTS:-\([^}]*\)}.*/\1/p' "$REPO/jam")"
-    [[ -n "$JAM_OPTS" ]] || { anomaly "cannot find jam's JVM options in $REPO/jam"; return 1; }
+    # jam runs with the JVM options ./jam gives its commands (the systemd unit's too,
+    # ServiceCommand.JVM_OPTIONS / DAEMON_JVM_OPTIONS): the mount those of the long-running
+    # commands; BENCH_JAM_JAVA_OPTS replaces both
+    JAM_OPTS="$(sed -n 's/^jvm_options="\(.*\)"$/\1/p' "$REPO/jam")"
+    local long_opts
+    long_opts="$(sed -n 's/^long_running_options="\(.*\)"$/\1/p' "$REPO/jam")"
+    [[ -n "$JAM_OPTS" && -n "$long_opts" ]] || { anomaly "cannot find jam's JVM options in $REPO/jam"; return 1; }
+    JAM_MOUNT_OPTS="${BENCH_JAM_JAVA_OPTS-$JAM_OPTS $long_opts}"
     JAM_OPTS="${BENCH_JAM_JAVA_OPTS-$JAM_OPTS}"
     if [[ "${BENCH_JAM_SNAPSHOT:-1}" == 1 ]]; then
         # one jar for the whole run, even if someone rebuilds cli/target/jam.jar meanwhile
@@ -88,7 +93,8 @@ setup_jam() {
         JAM_JAR="$SESSION/jam.jar"
         # shellcheck disable=SC2206 # the options are split into JVM options on purpose
         JAM=(java $JAM_OPTS -jar "$JAM_JAR")
-        JAM_MOUNT=("${JAM[@]}")
+        # shellcheck disable=SC2206
+        JAM_MOUNT=(java $JAM_MOUNT_OPTS -jar "$JAM_JAR")
     else
         JAM_JAR="$REPO/cli/target/jam.jar"
         JAM=("$REPO/jam")

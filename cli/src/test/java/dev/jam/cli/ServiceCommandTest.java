@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -72,8 +73,9 @@ class ServiceCommandTest {
                 echo "java $*"
                 """);
         java.toFile().setExecutable(true);
-        for (String command : new String[] {"status", "stash", "mount", "daemon"}) {
-            String expected = "java " + ServiceCommand.DAEMON_JVM_OPTIONS + " -jar " + jar + " " + command + " --help";
+        for (String command : new String[] {"status", "stash", "mount", "daemon", "demo"}) {
+            String options = List.of("mount", "daemon", "demo").contains(command) ? ServiceCommand.DAEMON_JVM_OPTIONS : ServiceCommand.JVM_OPTIONS;
+            String expected = "java " + options + " -jar " + jar + " " + command + " --help";
             assertEquals(expected, launch(root, bin, null, command, "--help"));
         }
         assertEquals("java -Xmx1g -Dx=y -jar " + jar + " status", launch(root, bin, "-Xmx1g -Dx=y", "status"));
