@@ -29,10 +29,10 @@ import java.util.concurrent.atomic.LongAdder;
  * size (after the writes before it are acknowledged); one that lengthens it writes a zero byte at
  * the new end (MINA SSHD servers cannot lengthen a file with FSETSTAT).
  *
- * <p>Commit: waits for every write to be acknowledged; then, in one round trip, reads the
- * temporary file's size (FSTAT), sets its mtime and, if the target existed, its permissions
- * (FSETSTAT; a refusal is logged, not fatal), flushes it to disk ({@code fsync@openssh.com} where
- * offered) and closes it. The size must equal the bytes written (streamed) or the tracked size
+ * <p>Commit: waits for every write to be acknowledged; then, in one round trip, sets the
+ * temporary file's mtime and, if the target existed, its permissions (FSETSTAT; a refusal is
+ * logged, not fatal), reads its attributes (FSTAT: after the rename they are the target's, which
+ * is not stat'ed again), flushes it to disk ({@code fsync@openssh.com} where offered) and closes it. The size must equal the bytes written (streamed) or the tracked size
  * (positioned). Then the content is verified by SHA-256, against the hash computed while sending
  * (streamed) or the caller's hash (positioned; for streamed writes a caller's hash must equal the
  * one computed while sending):
@@ -196,8 +196,9 @@ final class SftpAtomicWrite implements AtomicWrite {
             boolean readBackCheaper = hashes.method() == ServerHashes.Method.EXEC && size <= READ_BACK_LIMIT;
             Future<Optional<String>> serverHash = !hashes.supports(HashAlgorithm.SHA256) || readBackCheaper ? null
                     : store.background(() -> ServerHashes.hash(conn, hashes, conn.abs(tempRel), size, HashAlgorithm.SHA256, slow));
+            // a small file is read back through its own handle, in the same round trip as the rest
+            int[] reads = serverHash == null && size <= READ_BACK_LIMIT ? sendReads(c, size) : null;
 
-            int stat = c.sendHandle(SftpConstants.SSH_FXP_FSTAT, handle);
             Attributes set = new Attributes();
             if (mtimeMillis >= 0) {
                 FileTime t = FileTime.from(mtimeMillis, TimeUnit.MILLISECONDS);
@@ -205,6 +206,9 @@ final class SftpAtomicWrite implements AtomicWrite {
             }
             if (targetMode != null) set.perms(targetMode);
             int setstat = set.getFlags().isEmpty() ? -1 : c.sendFsetstat(handle, set);
+            // after the FSETSTAT: what the server then holds is what the target shows once renamed
+            // (a rename keeps the file's attributes), so no stat of the target is needed afterwards
+            int stat = c.sendHandle(SftpConstants.SSH_FXP_FSTAT, handle);
             int fsync = -1;
             if (conn.fsync) {
                 Buffer b = new ByteArrayBuffer(handle.length + 8, false);
@@ -214,7 +218,6 @@ final class SftpAtomicWrite implements AtomicWrite {
             int close = c.sendHandle(SftpConstants.SSH_FXP_CLOSE, handle);
             handleOpen = false;
 
-            Attributes actual = c.expectAttributes(c.reply(SftpConstants.SSH_FXP_FSTAT, stat));
             if (setstat >= 0) {
                 try {
                     c.expectOk(c.reply(SftpConstants.SSH_FXP_FSETSTAT, setstat));
@@ -223,6 +226,8 @@ final class SftpAtomicWrite implements AtomicWrite {
                     log.warn("server refused to set mtime/permissions of {}: {}", Names.printable(path), e.getMessage());
                 }
             }
+            Attributes actual = c.expectAttributes(c.reply(SftpConstants.SSH_FXP_FSTAT, stat));
+            String readBack = reads == null ? null : hashReads(c, reads, size);
             if (fsync >= 0) c.expectOk(c.reply(SftpConstants.SSH_FXP_EXTENDED, fsync, slow));
             c.expectOk(c.reply(SftpConstants.SSH_FXP_CLOSE, close));
             if (actual.getSize() != size) {
@@ -231,6 +236,10 @@ final class SftpAtomicWrite implements AtomicWrite {
             long t2 = System.nanoTime();
             String how = "the server's sha256";
             String stored = serverHash == null ? null : SftpRemote.await(serverHash).orElse(null);
+            if (readBack != null) {
+                how = "the sha256 read back";
+                stored = readBack;
+            }
             if (stored == null) {
                 how = "the sha256 read back";
                 stored = store.readBackSha256(conn, tempRel);
@@ -249,10 +258,57 @@ final class SftpAtomicWrite implements AtomicWrite {
                         Names.printable(path), size, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
                         (t3 - t2) / 1_000_000, how, (System.nanoTime() - t3) / 1_000_000);
             }
-            return store.statOn(conn, path);
+            RemoteEntry e = SftpRemote.toEntry(Names.fileName(path), actual, null);
+            // a server that leaves the file type out of FSTAT: ask for the target
+            return e != null && e.isFile() ? e : store.statOn(conn, path);
         } catch (IOException e) {
             throw store.translate(e, conn, path);
         }
+    }
+
+    /** READ requests for the whole temporary file ({@code size} bytes) through the write handle. */
+    private int[] sendReads(JamSftpClient c, long size) throws IOException {
+        int chunk = conn.readChunk;
+        int n = (int) Math.max(1, (size + chunk - 1) / chunk);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            long at = (long) i * chunk;
+            ids[i] = c.sendRead(handle, at, (int) Math.max(1, Math.min(chunk, size - at)));
+        }
+        return ids;
+    }
+
+    /**
+     * The SHA-256 of what {@link #sendReads} read, or {@code null} when the server did not answer
+     * every read with exactly the bytes asked for (a handle it will not read through, a short
+     * read): then the file is read back the usual way. Every reply is consumed.
+     */
+    private String hashReads(JamSftpClient c, int[] ids, long size) throws IOException {
+        java.security.MessageDigest digest = HashAlgorithm.SHA256.newDigest();
+        boolean whole = true;
+        long at = 0;
+        for (int id : ids) {
+            org.apache.sshd.sftp.client.impl.SftpResponse r = c.reply(SftpConstants.SSH_FXP_READ, id);
+            if (!whole) continue;
+            long want = Math.min(conn.readChunk, size - at);
+            if (want <= 0) {
+                whole = JamSftpClient.isEof(r); // an empty file: the one read finds its end
+                continue;
+            }
+            Buffer b = r.getBuffer();
+            if (r.getType() != SftpConstants.SSH_FXP_DATA) {
+                whole = false;
+                continue;
+            }
+            int n = b.getInt();
+            if (n != want || n > b.available()) {
+                whole = false;
+                continue;
+            }
+            digest.update(b.array(), b.rpos(), n);
+            at += n;
+        }
+        return whole && at == size ? java.util.HexFormat.of().formatHex(digest.digest()) : null;
     }
 
     @Override

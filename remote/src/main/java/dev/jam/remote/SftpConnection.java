@@ -121,8 +121,12 @@ final class SftpConnection implements AutoCloseable {
 
     /** SFTP protocol constant for read-only opens. */
     static final int READ = SftpConstants.SSH_FXF_READ;
-    /** Create-new for writing: fails if the file exists. */
-    static final int CREATE_NEW = SftpConstants.SSH_FXF_WRITE | SftpConstants.SSH_FXF_CREAT | SftpConstants.SSH_FXF_EXCL;
+    /**
+     * Create-new for writing, failing if the file exists; open for reading too: a small upload is
+     * read back through its own handle.
+     */
+    static final int CREATE_NEW = SftpConstants.SSH_FXF_READ | SftpConstants.SSH_FXF_WRITE | SftpConstants.SSH_FXF_CREAT
+            | SftpConstants.SSH_FXF_EXCL;
 
     @Override
     public void close() {

@@ -350,13 +350,25 @@ public abstract class RemoteStoreContract {
         assertTrue(message.contains("corrupted"), message);
     }
 
+    /** A small upload (SFTP stores read it back through its own handle, in the commit's round trip). */
+    @Test
+    void commitRefusesASmallUploadTheServerDidNotStoreFaithfully() throws Exception {
+        String message = corruptedCommitMessage(300_000, 299_999);
+        assertTrue(message.contains("corrupted"), message);
+    }
+
     /**
      * Uploads over a file, corrupts the temporary file on disk before commit, checks that commit
      * fails and leaves the target and no temporary file; returns the commit's error message.
      */
     protected String corruptedCommitMessage() throws Exception {
+        return corruptedCommitMessage(1_500_000, 777_777);
+    }
+
+    /** As {@link #corruptedCommitMessage()} for an upload of {@code size} bytes corrupted at {@code at}. */
+    protected String corruptedCommitMessage(int size, long at) throws Exception {
         Files.writeString(root.resolve("precious.txt"), "the only copy");
-        byte[] data = random(1_500_000, 12);
+        byte[] data = random(size, 12);
         String message;
         try (AtomicWrite w = store.write("precious.txt")) {
             w.stream().write(data);
@@ -365,7 +377,7 @@ public abstract class RemoteStoreContract {
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (Files.size(temp) < data.length && System.nanoTime() < deadline) Thread.sleep(10);
             assertEquals(data.length, Files.size(temp));
-            corrupt(temp, 777_777);
+            corrupt(temp, at);
             message = assertThrows(IOException.class, () -> w.commit(-1)).getMessage();
             assertEquals("the only copy", Files.readString(root.resolve("precious.txt")));
         }

@@ -99,4 +99,11 @@ class SftpRemoteOpenSshIT extends RemoteStoreContract {
         String message = corruptedCommitMessage();
         assertTrue(message.contains("corrupted: the server's sha256 is"), message);
     }
+
+    /** Up to READ_BACK_LIMIT an upload is read back (through its write handle) instead of hashed by a command. */
+    @Test
+    void corruptionOfASmallUploadIsCaughtByReadingItBack() throws Exception {
+        String message = corruptedCommitMessage(300_000, 12_345);
+        assertTrue(message.contains("corrupted: the sha256 read back is"), message);
+    }
 }
