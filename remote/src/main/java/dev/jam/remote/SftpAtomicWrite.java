@@ -226,8 +226,8 @@ final class SftpAtomicWrite implements AtomicWrite {
                     log.warn("server refused to set mtime/permissions of {}: {}", Names.printable(path), e.getMessage());
                 }
             }
+            String readBack = reads == null ? null : hashReads(c, reads, size); // every read's reply taken, whatever fails next
             Attributes actual = c.expectAttributes(c.reply(SftpConstants.SSH_FXP_FSTAT, stat));
-            String readBack = reads == null ? null : hashReads(c, reads, size);
             if (fsync >= 0) c.expectOk(c.reply(SftpConstants.SSH_FXP_EXTENDED, fsync, slow));
             c.expectOk(c.reply(SftpConstants.SSH_FXP_CLOSE, close));
             if (actual.getSize() != size) {
