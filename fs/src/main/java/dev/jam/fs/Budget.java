@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Content changed here (DIRTY, NEW) and pinned content are never evicted.
  *
  * <p>The bytes held are counted from the catalog (first as the mount starts, then every
- * {@link #RECOUNT} by the mount's housekeeping) plus what fetches added since. Thread-safe; evictions run one at a time.
+ * {@link #RECOUNT} by the mount's housekeeping) plus what fetches added since. Thread-safe;
+ * evictions run one at a time.
  */
 public final class Budget {
     private static final Logger log = LoggerFactory.getLogger(Budget.class);

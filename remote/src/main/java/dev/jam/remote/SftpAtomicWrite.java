@@ -32,8 +32,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Commit: waits for every write to be acknowledged; then, in one round trip, sets the
  * temporary file's mtime and, if the target existed, its permissions (FSETSTAT; a refusal is
  * logged, not fatal), reads its attributes (FSTAT: after the rename they are the target's, which
- * is not stat'ed again), flushes it to disk ({@code fsync@openssh.com} where offered) and closes it. The size must equal the bytes written (streamed) or the tracked size
- * (positioned). Then the content is verified by SHA-256, against the hash computed while sending
+ * is not stat'ed again), flushes it to disk ({@code fsync@openssh.com} where offered) and closes
+ * it. The size must equal the bytes written (streamed) or the tracked size (positioned). Then the content is verified by SHA-256, against the hash computed while sending
  * (streamed) or the caller's hash (positioned; for streamed writes a caller's hash must equal the
  * one computed while sending):
  * <ul>
@@ -234,12 +234,9 @@ final class SftpAtomicWrite implements AtomicWrite {
                 throw new IOException("upload of " + path + " incomplete: the server holds " + actual.getSize() + " of " + size + " bytes");
             }
             long t2 = System.nanoTime();
-            String how = "the server's sha256";
-            String stored = serverHash == null ? null : SftpRemote.await(serverHash).orElse(null);
-            if (readBack != null) {
-                how = "the sha256 read back";
-                stored = readBack;
-            }
+            // read back through the handle, or hashed by the server (never both: see sendReads above)
+            String stored = readBack != null ? readBack : serverHash == null ? null : SftpRemote.await(serverHash).orElse(null);
+            String how = readBack != null ? "the sha256 read back" : "the server's sha256";
             if (stored == null) {
                 how = "the sha256 read back";
                 stored = store.readBackSha256(conn, tempRel);
