@@ -834,6 +834,16 @@ public final class Catalog implements AutoCloseable {
             }
         }
 
+        /** Whether an upload of {@code entry} is queued. */
+        public boolean uploadQueued(long entry) throws SQLException {
+            try (PreparedStatement ps = prepare("SELECT 1 FROM queue WHERE entry = ? AND op = 'upload' LIMIT 1")) {
+                ps.setLong(1, entry);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        }
+
         /** Removes a finished operation from the queue. */
         public void dequeue(long seq) throws SQLException {
             pendingRenames = null;

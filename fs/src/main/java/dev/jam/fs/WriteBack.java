@@ -307,18 +307,29 @@ public final class WriteBack implements AutoCloseable {
         return m.isEmpty() ? e.toString() : m;
     }
 
+    /** As {@link Catalog#changedWithoutUpload} picks them: changed here, in the tree, not a removed-but-open file. */
+    private static boolean uploadable(Entry e) {
+        return e.isFile() && e.state().isPrecious() && e.parent() != Catalog.DETACHED && !JamFs.isHidden(e.name());
+    }
+
     /** After a start: queues uploads for files changed but not queued (a crash mid-write); removes stray temporaries. */
     private void recover() {
         recovered = true;
         List<Long> lost = catalog.changedWithoutUpload();
         for (long id : lost) {
+            // a file being written now gets its upload when it is closed
+            FileContent live = transfers.peek(id);
+            if (live != null && live.hasUnrecordedChanges()) continue;
             try {
-                String path = catalog.pathOf(id);
-                catalog.change(c -> {
-                    queueUpload(c, id, path);
-                    return null;
+                // checked and named in the transaction that queues it: a path read before it could be one a
+                // rename has just left, and the upload would put the file back under that old name on the server
+                String path = catalog.change(c -> {
+                    if (c.get(id).filter(WriteBack::uploadable).isEmpty() || c.uploadQueued(id)) return null;
+                    String p = catalog.pathOf(id);
+                    queueUpload(c, id, p);
+                    return p;
                 });
-                log.info("resuming the upload of {}", Names.printable(path));
+                if (path != null) log.info("resuming the upload of {}", Names.printable(path));
             } catch (IOException | RuntimeException e) {
                 log.error("cannot queue the upload of inode {}: {}", id, e.getMessage());
             }

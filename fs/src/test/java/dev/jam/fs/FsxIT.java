@@ -94,6 +94,10 @@ class FsxIT {
                 try (FileChannel ch = FileChannel.open(names[cur], java.nio.file.StandardOpenOption.WRITE)) {
                     ch.write(ByteBuffer.wrap(new byte[] {(byte) i}), i % 10_000);
                     ch.force(false);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    fail("after rename " + (i - 1) + ", " + names[cur].getFileName() + " is missing; core says "
+                            + m.fs.list("/").stream().map(Entry::name).toList() + ", conflicts " + m.fs.catalog().conflicts(5)
+                            + ", queue " + m.fs.catalog().queue(10));
                 }
                 Files.move(names[cur], names[1 - cur]);
                 cur = 1 - cur;
