@@ -34,8 +34,12 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Write-back: replays the catalog's queue of remote operations on the server, oldest first, one
- * at a time, so the server passes through the same states as the mount did.
+ * Write-back: replays the catalog's queue of remote operations on the server, oldest first, so
+ * the server passes through the same states as the mount did. Uploads of different files that
+ * follow each other in the queue are independent and go {@link #PARALLEL} at a time (a small
+ * file costs several round trips, mostly waiting); every other operation (mkdir, rename,
+ * delete, ...) is a barrier: it runs alone, after everything queued before it, and nothing
+ * queued after it starts before it is done.
  *
  * <p>An upload waits for a quiet period after the file's last write, then goes to a temporary
  * name beside the target, is verified and renamed over it ({@link RemoteStore#write}). Before a
@@ -69,6 +73,10 @@ public final class WriteBack implements AutoCloseable {
     private static final Duration PRUNE_EVERY = Duration.ofHours(24);
     /** The first prune comes this long after a start (once the queue is idle). */
     private static final Duration PRUNE_FIRST = Duration.ofSeconds(30);
+    /** Uploads sent at the same time, at most. */
+    static final int PARALLEL = Math.max(1, Integer.getInteger("jam.writeback.parallel", 4));
+    /** How far into the queue the worker looks for uploads to start. */
+    private static final int WINDOW = PARALLEL * 8;
 
     /**
      * @param quiet     how long after a file's last write its upload starts
@@ -105,6 +113,10 @@ public final class WriteBack implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wakeUp = lock.newCondition();
     private final Thread thread;
+    /** Runs the uploads started by the worker thread. */
+    private final java.util.concurrent.ExecutorService senders;
+    /** Uploads under way on {@link #senders}: entry id to queue seq. */
+    private final Map<Long, Long> running = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private volatile boolean busy;
     private boolean signalled;              // guarded by lock
@@ -120,6 +132,12 @@ public final class WriteBack implements AutoCloseable {
         this.nextPrune = clock.millis() + PRUNE_FIRST.toMillis(); // not right after a start: uploads come first
         this.thread = new Thread(this::run, "jam-writeback");
         thread.setDaemon(true);
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        this.senders = java.util.concurrent.Executors.newFixedThreadPool(PARALLEL, r -> {
+            Thread t = new Thread(r, "jam-upload-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     void start() {
@@ -129,7 +147,7 @@ public final class WriteBack implements AutoCloseable {
     /** A queued delete's version for a file whose creation was under way: whatever is there is jam's. */
     static final String ANY_VERSION = "any";
 
-    /** The entry whose queued operation is being carried out now, or 0. */
+    /** The entry whose queued operation (not an upload) is being carried out now, or 0. */
     private volatile long current;
 
     /**
@@ -138,7 +156,7 @@ public final class WriteBack implements AutoCloseable {
      * there yet).
      */
     boolean isCreating(long id) {
-        return current == id;
+        return current == id || running.containsKey(id);
     }
 
     /** The expected version of {@code e} on the server, for a queued delete: {@code size:mtime}. */
@@ -205,7 +223,7 @@ public final class WriteBack implements AutoCloseable {
 
     /** Whether the queue is empty and nothing is being sent (tests, status). */
     public boolean idle() {
-        return !busy && catalog.headOp().isEmpty() && catalog.changedWithoutUpload().isEmpty();
+        return !busy && running.isEmpty() && catalog.headOp().isEmpty() && catalog.changedWithoutUpload().isEmpty();
     }
 
     /**
@@ -245,12 +263,16 @@ public final class WriteBack implements AutoCloseable {
     }
 
     private void step() throws InterruptedException {
-        Optional<Catalog.QueuedOp> head = catalog.headOp();
-        if (!recovered) {
-            recover();
-            head = catalog.headOp();
-        }
-        if (head.isEmpty()) {
+        if (!recovered) recover();
+        // taken before the queue is read: an upload that ends in between is dequeued before it leaves
+        // `running`, so it is either still listed here or gone from what the queue returns
+        Set<Long> sending = Set.copyOf(running.values());
+        List<Catalog.QueuedOp> ops = catalog.queue(WINDOW + sending.size());
+        if (ops.isEmpty()) {
+            if (!running.isEmpty()) {
+                pause(60_000); // woken when an upload ends
+                return;
+            }
             // every file changed here must have its upload queued: a safety net for any path that missed it
             if (!catalog.changedWithoutUpload().isEmpty()) {
                 recover();
@@ -260,8 +282,42 @@ public final class WriteBack implements AutoCloseable {
             pause(60_000);
             return;
         }
-        Catalog.QueuedOp op = head.get();
         long now = clock.millis();
+        long wait = 60_000;
+        // after a failure the head goes alone, as each retry comes due: offline, one upload tries
+        // (and logs) at a time, not every file in the queue
+        boolean oneAtATime = ops.get(0).attempts() > 0;
+        Set<Long> seen = new java.util.HashSet<>();
+        for (int i = 0; i < ops.size(); i++) {
+            Catalog.QueuedOp op = ops.get(i);
+            boolean under = sending.contains(op.seq());
+            if (!op.op().equals(UPLOAD)) {
+                // a barrier: alone, once everything before it is done (it is then the head)
+                if (i == 0 && running.isEmpty()) {
+                    long due = due(op, now);
+                    if (due <= now) runOp(op, true);
+                    else pause(due - now);
+                    return;
+                }
+                break;
+            }
+            if (!seen.add(op.entry()) || under) continue; // the same file is being sent
+            if (running.containsKey(op.entry())) continue;
+            long due = due(op, now);
+            if (due > now) {
+                wait = Math.min(wait, due - now);
+                if (oneAtATime) break;
+                continue;
+            }
+            if (running.size() >= PARALLEL || oneAtATime && i > 0) break;
+            start(op);
+            if (oneAtATime) break;
+        }
+        pause(wait); // woken early when an upload ends or something is queued
+    }
+
+    /** When {@code op} may run: its retry time, and for an upload the quiet period after the last write. */
+    private long due(Catalog.QueuedOp op, long now) {
         long due = hurry && op.attempts() == 0 ? 0 : op.nextAttempt();
         if (op.op().equals(UPLOAD) && !hurry) {
             Long w = lastWrite.get(op.entry());
@@ -269,17 +325,36 @@ public final class WriteBack implements AutoCloseable {
             FileContent live = transfers.peek(op.entry());
             if (live != null && live.hasUnrecordedChanges()) due = Math.max(due, now + settings.quiet().toMillis());
         }
-        if (due > now) {
-            pause(due - now);
-            return;
+        return due;
+    }
+
+    /** Sends the upload {@code op} on a sender thread. */
+    private void start(Catalog.QueuedOp op) {
+        running.put(op.entry(), op.seq());
+        try {
+            senders.execute(() -> {
+                try {
+                    runOp(op, false);
+                } finally {
+                    running.remove(op.entry());
+                    wake();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            running.remove(op.entry());
         }
-        busy = true;
+    }
+
+    /** Carries out {@code op}; a failure is recorded on it with the next attempt's time. */
+    private void runOp(Catalog.QueuedOp op, boolean barrier) {
+        if (barrier) busy = true;
         try {
             RemoteStore store = remote.store();
             removeLeftTemporary(store);
             // old versions go while the queue is idle (a walk of .jam/versions); here only when long overdue
-            if (now >= nextPrune + PRUNE_EVERY.toMillis()) prune(store, now);
-            current = op.entry();
+            long now = clock.millis();
+            if (barrier && now >= nextPrune + PRUNE_EVERY.toMillis()) prune(store, now);
+            if (barrier) current = op.entry();
             execute(store, op);
         } catch (IOException e) {
             int attempts = op.attempts() + 1;
@@ -291,9 +366,14 @@ public final class WriteBack implements AutoCloseable {
         } catch (CatalogException e) {
             log.error("write-back: {}", e.getMessage());
             sleep(5_000);
+        } catch (RuntimeException e) {
+            log.error("write-back of {} failed unexpectedly", Names.printable(op.path()), e);
+            sleep(5_000);
         } finally {
-            current = 0;
-            busy = false;
+            if (barrier) {
+                current = 0;
+                busy = false;
+            }
         }
     }
 
@@ -337,27 +417,44 @@ public final class WriteBack implements AutoCloseable {
     }
 
     /**
-     * Meta key: the temporary file of the upload under way (set when it is created, cleared once
-     * it is renamed into place). Still set after a crash or a dropped connection (when the upload
-     * could not remove it): the next step that reaches the server removes exactly that file, never
-     * another machine's upload beside it.
+     * Meta key: the temporary files of the uploads under way (each recorded before it is created,
+     * forgotten once renamed into place). Still listed after a crash or a dropped connection (when
+     * the upload could not remove it): the next operation that reaches the server removes exactly
+     * those files (none of an upload still under way), never another machine's upload beside them.
      */
     static final String INFLIGHT = "writeback.inflight";
+
+    /** Guards the read-modify-write of {@link #INFLIGHT}. */
+    private final Object inflightLock = new Object();
+    /** Temporaries of the uploads under way in this process: not left over, never removed as such. */
+    private final Set<String> owned = ConcurrentHashMap.newKeySet();
+    /** The temporaries announced by the upload on this thread (released when it ends). */
+    private final ThreadLocal<List<String>> mine = ThreadLocal.withInitial(ArrayList::new);
 
     /**
      * Recorded before the server creates the file (see {@link Temporaries#announcing}); a retry
      * after a dropped connection adds its own, so every name that may exist is listed.
      */
     private void creatingTemporary(String tempPath) {
-        List<String> names = inflight();
-        if (names.contains(tempPath)) return; // announced already: no second commit on the upload path
-        names.add(tempPath);
-        catalog.setMeta(INFLIGHT, String.join("\n", names)); // jam's names never hold a line break
+        if (owned.add(tempPath)) mine.get().add(tempPath);
+        synchronized (inflightLock) {
+            List<String> names = inflight();
+            if (names.contains(tempPath)) return; // announced already: no second commit on the upload path
+            names.add(tempPath);
+            catalog.setMeta(INFLIGHT, String.join("\n", names)); // jam's names never hold a line break
+        }
     }
 
     /** A store that made its temporary without {@link Temporaries#beside} has it recorded here. */
     private void uploadStarted(AtomicWrite w) {
         creatingTemporary(w.tempPath());
+    }
+
+    /** The upload on this thread ended (committed or not): what it left on the server is left over now. */
+    private void releaseTemporaries() {
+        List<String> m = mine.get();
+        owned.removeAll(m);
+        m.clear();
     }
 
     private List<String> inflight() {
@@ -366,37 +463,55 @@ public final class WriteBack implements AutoCloseable {
         return names;
     }
 
-    /** After a commit: removes the temporary files of attempts before it, then forgets them all. */
+    /** Forgets {@code gone} from {@link #INFLIGHT}, keeping what was recorded meanwhile. */
+    private void forget(java.util.Collection<String> gone) {
+        if (gone.isEmpty()) return;
+        synchronized (inflightLock) {
+            List<String> names = inflight();
+            if (names.removeAll(gone)) catalog.setMeta(INFLIGHT, String.join("\n", names));
+        }
+    }
+
+    /**
+     * After a commit: removes the temporary files left over from earlier attempts (not those of
+     * uploads under way), then forgets them and the committed one.
+     */
     private void uploadEnded(RemoteStore store, String committed) {
+        List<String> gone = new ArrayList<>(List.of(committed));
         for (String t : inflight()) {
-            if (t.equals(committed)) continue;
+            if (t.equals(committed) || owned.contains(t)) continue;
             try {
                 store.delete(t);
                 log.info("removed {}, left on the server by an earlier attempt", Names.printable(t));
-            } catch (NoSuchFileException | IllegalArgumentException gone) {
+            } catch (NoSuchFileException | IllegalArgumentException never) {
                 // never created, or not a usable path
             } catch (IOException e) {
-                return; // stays recorded: removed by the next step that reaches the server
+                break; // stays recorded: removed by the next step that reaches the server
             }
+            gone.add(t);
         }
-        catalog.setMeta(INFLIGHT, "");
+        forget(gone);
     }
 
-    /** Removes the temporary files an interrupted upload left on the server, if any. */
+    /** Removes the temporary files interrupted uploads left on the server, if any (not those of uploads under way). */
     private void removeLeftTemporary(RemoteStore store) throws IOException {
-        List<String> temps = inflight();
-        if (temps.isEmpty()) return;
-        for (String temp : temps) {
-            try {
-                store.delete(temp);
-                log.info("removed {}, left on the server by an interrupted upload", Names.printable(temp));
-            } catch (NoSuchFileException gone) {
-                // removed by the upload itself after all, or never created
-            } catch (IllegalArgumentException notAPath) {
-                log.warn("ignoring an unusable recorded temporary path: {}", Names.printable(temp));
+        List<String> gone = new ArrayList<>();
+        try {
+            for (String temp : inflight()) {
+                if (owned.contains(temp)) continue;
+                try {
+                    store.delete(temp);
+                    log.info("removed {}, left on the server by an interrupted upload", Names.printable(temp));
+                } catch (NoSuchFileException never) {
+                    // removed by the upload itself after all, or never created
+                } catch (IllegalArgumentException notAPath) {
+                    log.warn("ignoring an unusable recorded temporary path: {}", Names.printable(temp));
+                }
+                gone.add(temp);
             }
+        } finally {
+            forget(gone);
         }
-        catalog.setMeta(INFLIGHT, "");
     }
 
     /** Prunes old versions with nothing queued; an unreachable server is tried again in a minute. */
@@ -595,6 +710,14 @@ public final class WriteBack implements AutoCloseable {
      * and possible, the whole file otherwise. Returns null when the file changed while it was read.
      */
     private Sent send(RemoteStore store, String path, Entry e, boolean replacing, FileContent.IoAction beforeCommit) throws IOException {
+        try {
+            return sendOnce(store, path, e, replacing, beforeCommit);
+        } finally {
+            releaseTemporaries();
+        }
+    }
+
+    private Sent sendOnce(RemoteStore store, String path, Entry e, boolean replacing, FileContent.IoAction beforeCommit) throws IOException {
         long gen = transfers.modificationCount(e.id());
         RangeSet dirty = null;
         if (replacing && e.state() == Entry.State.DIRTY && e.size() >= DELTA_MIN_SIZE) {
@@ -981,8 +1104,10 @@ public final class WriteBack implements AutoCloseable {
         closed = true;
         wake();
         thread.interrupt();
+        senders.shutdownNow();
         try {
             thread.join(5_000);
+            senders.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
