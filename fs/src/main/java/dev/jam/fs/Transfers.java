@@ -360,6 +360,17 @@ final class Transfers {
     }
 
     /** The content currently open for {@code id}, or null. */
+    /** Whether {@code id} is open through the mount (or being fetched by a checkout) now. */
+    boolean isOpen(long id) {
+        synchronized (open) {
+            FileContent fc = open.get(id);
+            if (fc == null) return false;
+            synchronized (fc) {
+                return fc.refs > 0;
+            }
+        }
+    }
+
     FileContent peek(long id) {
         synchronized (open) {
             return open.get(id);

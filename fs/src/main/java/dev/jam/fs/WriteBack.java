@@ -223,7 +223,8 @@ public final class WriteBack implements AutoCloseable {
 
     /** Whether the queue is empty and nothing is being sent (tests, status). */
     public boolean idle() {
-        return !busy && running.isEmpty() && catalog.headOp().isEmpty() && catalog.changedWithoutUpload().isEmpty();
+        // the queue first: an upload that starts and ends between the reads still counts as running
+        return catalog.headOp().isEmpty() && catalog.changedWithoutUpload().isEmpty() && running.isEmpty() && !busy;
     }
 
     /**
@@ -274,10 +275,8 @@ public final class WriteBack implements AutoCloseable {
                 return;
             }
             // every file changed here must have its upload queued: a safety net for any path that missed it
-            if (!catalog.changedWithoutUpload().isEmpty()) {
-                recover();
-                return;
-            }
+            // (a file open now queues nothing here: the worker sleeps as when idle, and its close wakes it)
+            if (recover() > 0) return;
             if (clock.millis() >= nextPrune) pruneWhileIdle();
             pause(60_000);
             return;
@@ -392,14 +391,17 @@ public final class WriteBack implements AutoCloseable {
         return e.isFile() && e.state().isPrecious() && e.parent() != Catalog.DETACHED && !JamFs.isHidden(e.name());
     }
 
-    /** After a start: queues uploads for files changed but not queued (a crash mid-write); removes stray temporaries. */
-    private void recover() {
+    /**
+     * After a start, and whenever the queue is empty: queues uploads for files changed but not
+     * queued (a crash mid-write). Returns how many it queued.
+     */
+    private int recover() {
         recovered = true;
+        int queued = 0;
         List<Long> lost = catalog.changedWithoutUpload();
         for (long id : lost) {
-            // a file being written now gets its upload when it is closed
-            FileContent live = transfers.peek(id);
-            if (live != null && live.hasUnrecordedChanges()) continue;
+            // a file open now gets its upload when it is closed (its state turns DIRTY just before its first write lands)
+            if (transfers.isOpen(id)) continue;
             try {
                 // checked and named in the transaction that queues it: a path read before it could be one a
                 // rename has just left, and the upload would put the file back under that old name on the server
@@ -409,11 +411,15 @@ public final class WriteBack implements AutoCloseable {
                     queueUpload(c, id, p);
                     return p;
                 });
-                if (path != null) log.info("resuming the upload of {}", Names.printable(path));
+                if (path != null) {
+                    queued++;
+                    log.info("resuming the upload of {}", Names.printable(path));
+                }
             } catch (IOException | RuntimeException e) {
                 log.error("cannot queue the upload of inode {}: {}", id, e.getMessage());
             }
         }
+        return queued;
     }
 
     /**

@@ -100,6 +100,36 @@ class WriteBackTest {
         assertEquals(1, fs.stat("/docs/other.txt").size());
     }
 
+    /**
+     * A file held open with writes is left to its close by the worker's safety
+     * net, and the worker sleeps meanwhile instead of looking for it again and again.
+     */
+    @Test
+    void aFileHeldOpenWithWritesLeavesTheWorkerAsleep() throws Exception {
+        long h = fs.open("/docs/note-3.txt", true);
+        try {
+            fs.write(h, 0, ByteBuffer.wrap("open edit".getBytes(StandardCharsets.UTF_8)));
+            fs.mkdir("/made", 0755); // wakes the worker, which then finds the queue empty and this file changed
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!catalog.queue(5).isEmpty() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(catalog.queue(5).isEmpty(), "the mkdir was not carried out: " + catalog.queue(5));
+            Thread worker = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("jam-writeback"))
+                    .findFirst().orElseThrow();
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            long cpu0 = mx.getThreadCpuTime(worker.getId());
+            Thread.sleep(1000);
+            long cpuMs = (mx.getThreadCpuTime(worker.getId()) - cpu0) / 1_000_000;
+            assertTrue(cpuMs < 100, "the write-back worker used " + cpuMs + " ms of CPU in 1 s with nothing to do");
+            assertTrue(catalog.queue(5).isEmpty(), "an upload was queued for a file still being written: " + catalog.queue(5));
+            fs.flush(h);
+        } finally {
+            fs.release(h);
+        }
+        drain();
+        byte[] there = Files.readAllBytes(remoteDir.resolve("docs/note-3.txt"));
+        assertEquals("open edit", new String(there, 0, 9, StandardCharsets.ISO_8859_1));
+    }
+
     @Test
     void newFileIsUploadedAfterClose() throws Exception {
         create("/docs/new.txt", "fresh".getBytes(StandardCharsets.UTF_8));
