@@ -868,30 +868,31 @@ public final class WriteBack implements AutoCloseable {
             return;
         }
         String copyPath = copy;
-        String localPath = catalog.pathOf(e.id());
-        Optional<Entry> parent = catalog.lookup(Names.parent(path));
-        Optional<Entry> slot = catalog.lookup(path);
-        transfers.exclusively(e.id(), () -> recordConflict(op, e, theirs, sent, gen, copyPath, localPath, parent, slot));
+        transfers.exclusively(e.id(), () -> recordConflict(op, e, theirs, sent, gen, copyPath));
         log.warn("conflict: {} changed on the server and here; the local version is saved as {}",
                 Names.printable(path), Names.printable(copyPath));
     }
 
-    private void recordConflict(Catalog.QueuedOp op, Entry e, RemoteEntry theirs, Sent sent, long gen, String copyPath,
-                                String localPath, Optional<Entry> parent, Optional<Entry> slot) throws IOException {
+    private void recordConflict(Catalog.QueuedOp op, Entry e, RemoteEntry theirs, Sent sent, long gen, String copyPath)
+            throws IOException {
         String path = op.path();
         FileContent live = transfers.peek(e.id());
         long sizeNow = live != null ? live.size : catalog.get(e.id()).map(Entry::size).orElse(-1L);
         boolean clean = transfers.modificationCount(e.id()) == gen && (live == null || !live.hasUnrecordedChanges())
                 && sizeNow == sent.result().size();
         catalog.change(c -> {
+            // where the file is here, read in this transaction: a rename committed just before is seen
             Entry cur = c.get(e.id()).orElse(null);
             if (cur != null) {
-                if (localPath.equals(path)) cur = c.move(cur, cur.parent(), Names.fileName(copyPath));
+                if (path.equals(catalog.pathOf(e.id()))) cur = c.move(cur, cur.parent(), Names.fileName(copyPath));
                 c.setSynced(e.id(), sent.result.size(), sent.result.mtimeMillis(), "sha256:" + sent.hash, clean);
-                c.redirect(e.id(), op.seq(), path, copyPath);
             }
-            boolean free = slot.isEmpty() || (cur != null && slot.get().id() == e.id() && localPath.equals(path));
-            if (free && parent.isPresent() && parent.get().isDir() && !theirs.isDir()) {
+            // later operations of the file that name the conflicting path follow it to its copy, also when it
+            // was removed here meanwhile: its queued delete removes the copy, never the server's version
+            c.redirect(e.id(), op.seq(), path, copyPath);
+            Optional<Entry> parent = resolve(c, Names.parent(path));
+            boolean free = parent.isPresent() && c.child(parent.get().id(), Names.fileName(path)).isEmpty();
+            if (free && parent.get().isDir() && !theirs.isDir()) {
                 c.insertRemote(parent.get().id(), new RemoteEntry(Names.fileName(path), theirs.kind(), theirs.size(),
                         theirs.mtimeMillis(), theirs.mode(), theirs.linkTarget()));
             }
@@ -908,6 +909,17 @@ public final class WriteBack implements AutoCloseable {
                 return null;
             });
         }
+    }
+
+    /** The entry at {@code rel} as stored, read inside a change (not from the cached listings). */
+    private static Optional<Entry> resolve(Catalog.Change c, String rel) throws java.sql.SQLException {
+        Optional<Entry> at = c.get(Catalog.ROOT_ID);
+        for (String name : rel.split("/")) {
+            if (name.isEmpty()) continue;
+            if (at.isEmpty() || !at.get().isDir()) return Optional.empty();
+            at = c.child(at.get().id(), name);
+        }
+        return at;
     }
 
     // ---- namespace operations ---------------------------------------------------------------
