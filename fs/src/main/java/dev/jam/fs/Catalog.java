@@ -834,14 +834,25 @@ public final class Catalog implements AutoCloseable {
             }
         }
 
-        /** Whether an upload of {@code entry} is queued. */
-        public boolean uploadQueued(long entry) throws SQLException {
-            try (PreparedStatement ps = prepare("SELECT 1 FROM queue WHERE entry = ? AND op = 'upload' LIMIT 1")) {
-                ps.setLong(1, entry);
+        /** Whether {@code id} is one of {@link Catalog#changedWithoutUpload()}, as stored now. */
+        public boolean changedWithoutUpload(long id) throws SQLException {
+            try (PreparedStatement ps = prepare("SELECT 1 FROM entries WHERE id = ? AND " + CHANGED_WITHOUT_UPLOAD)) {
+                ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next();
                 }
             }
+        }
+
+        /** The entry at relative path {@code rel} as stored ({@code ""} is the root; not from the cached listings). */
+        public Optional<Entry> lookup(String rel) throws SQLException {
+            Optional<Entry> at = get(ROOT_ID);
+            for (String name : rel.split("/")) {
+                if (name.isEmpty()) continue;
+                if (at.isEmpty() || !at.get().isDir()) return Optional.empty();
+                at = child(at.get().id(), name);
+            }
+            return at;
         }
 
         /** Removes a finished operation from the queue. */
@@ -1122,14 +1133,20 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /**
+     * The rows of files changed here (DIRTY or NEW), in the tree and not removed-but-open
+     * ({@code .fuse_hidden...}), that no queued operation will upload.
+     */
+    private static final String CHANGED_WITHOUT_UPLOAD = "state IN (3, 4) AND kind = 0 AND parent <> " + DETACHED
+            + " AND name NOT LIKE '.fuse\\_hidden%' ESCAPE '\\'"
+            + " AND id NOT IN (SELECT entry FROM queue WHERE op = 'upload' AND entry IS NOT NULL)";
+
     /** Files changed here (DIRTY or NEW) that no queued operation will upload (after a crash mid-write). */
     public List<Long> changedWithoutUpload() {
         return withDb(() -> {
             List<Long> out = new ArrayList<>();
             try (Statement s = conn.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT id FROM entries WHERE state IN (3, 4) AND kind = 0 AND parent <> " + DETACHED
-                         + " AND name NOT LIKE '.fuse\\_hidden%' ESCAPE '\\'"
-                         + " AND id NOT IN (SELECT entry FROM queue WHERE op = 'upload' AND entry IS NOT NULL)")) {
+                 ResultSet rs = s.executeQuery("SELECT id FROM entries WHERE " + CHANGED_WITHOUT_UPLOAD)) {
                 while (rs.next()) out.add(rs.getLong(1));
             }
             return out;

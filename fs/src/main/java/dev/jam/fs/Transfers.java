@@ -359,7 +359,6 @@ final class Transfers {
         }
     }
 
-    /** The content currently open for {@code id}, or null. */
     /** Whether {@code id} is open through the mount (or being fetched by a checkout) now. */
     boolean isOpen(long id) {
         synchronized (open) {
@@ -371,6 +370,7 @@ final class Transfers {
         }
     }
 
+    /** The content currently open for {@code id}, or null. */
     FileContent peek(long id) {
         synchronized (open) {
             return open.get(id);

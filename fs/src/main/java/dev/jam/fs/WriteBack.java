@@ -386,11 +386,6 @@ public final class WriteBack implements AutoCloseable {
         return m.isEmpty() ? e.toString() : m;
     }
 
-    /** As {@link Catalog#changedWithoutUpload} picks them: changed here, in the tree, not a removed-but-open file. */
-    private static boolean uploadable(Entry e) {
-        return e.isFile() && e.state().isPrecious() && e.parent() != Catalog.DETACHED && !JamFs.isHidden(e.name());
-    }
-
     /**
      * After a start, and whenever the queue is empty: queues uploads for files changed but not
      * queued (a crash mid-write). Returns how many it queued.
@@ -406,7 +401,7 @@ public final class WriteBack implements AutoCloseable {
                 // checked and named in the transaction that queues it: a path read before it could be one a
                 // rename has just left, and the upload would put the file back under that old name on the server
                 String path = catalog.change(c -> {
-                    if (c.get(id).filter(WriteBack::uploadable).isEmpty() || c.uploadQueued(id)) return null;
+                    if (!c.changedWithoutUpload(id)) return null;
                     String p = catalog.pathOf(id);
                     queueUpload(c, id, p);
                     return p;
@@ -890,7 +885,7 @@ public final class WriteBack implements AutoCloseable {
             // later operations of the file that name the conflicting path follow it to its copy, also when it
             // was removed here meanwhile: its queued delete removes the copy, never the server's version
             c.redirect(e.id(), op.seq(), path, copyPath);
-            Optional<Entry> parent = resolve(c, Names.parent(path));
+            Optional<Entry> parent = c.lookup(Names.parent(path));
             boolean free = parent.isPresent() && c.child(parent.get().id(), Names.fileName(path)).isEmpty();
             if (free && parent.get().isDir() && !theirs.isDir()) {
                 c.insertRemote(parent.get().id(), new RemoteEntry(Names.fileName(path), theirs.kind(), theirs.size(),
@@ -909,17 +904,6 @@ public final class WriteBack implements AutoCloseable {
                 return null;
             });
         }
-    }
-
-    /** The entry at {@code rel} as stored, read inside a change (not from the cached listings). */
-    private static Optional<Entry> resolve(Catalog.Change c, String rel) throws java.sql.SQLException {
-        Optional<Entry> at = c.get(Catalog.ROOT_ID);
-        for (String name : rel.split("/")) {
-            if (name.isEmpty()) continue;
-            if (at.isEmpty() || !at.get().isDir()) return Optional.empty();
-            at = c.child(at.get().id(), name);
-        }
-        return at;
     }
 
     // ---- namespace operations ---------------------------------------------------------------

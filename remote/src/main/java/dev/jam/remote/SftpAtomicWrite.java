@@ -33,9 +33,10 @@ import java.util.concurrent.atomic.LongAdder;
  * temporary file's mtime and, if the target existed, its permissions (FSETSTAT; a refusal is
  * logged, not fatal), reads its attributes (FSTAT: after the rename they are the target's, which
  * is not stat'ed again), flushes it to disk ({@code fsync@openssh.com} where offered) and closes
- * it. The size must equal the bytes written (streamed) or the tracked size (positioned). Then the content is verified by SHA-256, against the hash computed while sending
- * (streamed) or the caller's hash (positioned; for streamed writes a caller's hash must equal the
- * one computed while sending):
+ * it. The size must equal the bytes written (streamed) or the tracked size (positioned). Then
+ * the content is verified by SHA-256, against the hash computed while sending (streamed) or
+ * the caller's hash (positioned; for streamed writes a caller's hash must equal the one
+ * computed while sending):
  * <ul>
  *   <li>where the server can compute SHA-256 ({@link ServerHashes}: {@code check-file-name}, or
  *       {@code sha256sum}/{@code openssl} over exec), the server's hash of the temporary file,
